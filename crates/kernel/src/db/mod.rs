@@ -1,0 +1,222 @@
+//! The database: one connection type over MySQL and SQLite, a pool, and helpers that run
+//! queries on the blocking pool.
+//!
+//! Model functions take `&mut DbConn` and return `QueryResult<T>` (or [`ApiResult<T>`]), so
+//! the same function runs on a pooled connection or inside a transaction. Handlers call them
+//! through [`Db::run`] or [`Db::transaction`], which hop to the blocking pool: a query never
+//! runs on an async worker thread.
+
+mod migrations;
+mod pool;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::{MysqlConnection, SqliteConnection};
+
+use crate::error::{ApiError, ApiResult};
+
+pub use migrations::{embedded_versions, pending_migrations, run_migrations, MigrationError};
+pub use pool::DbError;
+
+/// A connection to either backend. Diesel queries built against the `schema` work on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// Production.
+    Mysql(MysqlConnection),
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+}
+
+impl DbConn {
+    /// Which backend this connection talks to.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Mysql(_) => Backend::Mysql,
+            Self::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// The database engine behind a [`Db`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// MySQL or MariaDB.
+    Mysql,
+    /// SQLite.
+    Sqlite,
+}
+
+impl Backend {
+    /// `"mysql"` or `"sqlite"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mysql => "mysql",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// A pooled connection.
+pub type PooledConn = r2d2::PooledConnection<pool::DbManager>;
+
+/// The pool; cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<pool::DbManager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pool size and wait settings.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolOptions {
+    /// Maximum connections.
+    pub max_size: u32,
+    /// How long a caller waits for a free connection.
+    pub timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: 8,
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Db {
+    /// Opens a pool for `url` (`mysql://…`, `sqlite://path`, `sqlite::memory:`) and checks one
+    /// connection, so a wrong password or an unreachable host fails here with the real error.
+    pub fn connect(url: &str, options: PoolOptions) -> Result<Self, DbError> {
+        let probe = pool::DbManager::new(url)?;
+        r2d2::ManageConnection::connect(&probe).map_err(|e| DbError::Connect(e.to_string()))?;
+        Self::connect_lazy(url, options)
+    }
+
+    /// Opens a pool without connecting; connections are made on first use.
+    pub fn connect_lazy(url: &str, options: PoolOptions) -> Result<Self, DbError> {
+        let manager = pool::DbManager::new(url)?;
+        let backend = manager.backend();
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(options.timeout)
+            .error_handler(Box::new(pool::LogErrors))
+            .build_unchecked(manager);
+        Ok(Self { pool, backend })
+    }
+
+    /// Which backend this pool talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection from the pool, blocking until one is free. Only call this from blocking
+    /// code (jobs, the CLI, inside [`Db::run`]).
+    pub fn get(&self) -> Result<PooledConn, ApiError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections, state.idle_connections)
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn run<F, T>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` inside one transaction on the blocking pool: committed when `f` returns `Ok`,
+    /// rolled back otherwise.
+    pub async fn transaction<F, T>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| transaction(conn, f)).await
+    }
+}
+
+/// Runs `f` in a transaction on `conn` (a savepoint when one is already open).
+///
+/// On SQLite the outermost transaction begins `IMMEDIATE`: it takes the write lock up front
+/// (waiting up to `busy_timeout`), so two read-then-write transactions queue instead of one
+/// failing with `SQLITE_BUSY` when it tries to upgrade its read snapshot.
+pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let nested = matches!(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(Some(_))
+    );
+    match conn {
+        DbConn::Sqlite(inner) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            match f(conn) {
+                Ok(value) => {
+                    <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+                    Ok(value)
+                }
+                Err(err) => {
+                    match <DbConn as Connection>::TransactionManager::rollback_transaction(conn) {
+                        Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(err),
+                        Err(rollback) => Err(rollback.into()),
+                    }
+                }
+            }
+        }
+        _ => conn.transaction(f),
+    }
+}
+
+/// The id of the row the last `INSERT` on this connection created.
+///
+/// Call it on the same connection right after the insert (inside the same transaction when
+/// the insert is part of one); `RETURNING` does not compile through [`DbConn`].
+pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
+    let sql = match conn {
+        DbConn::Mysql(_) => "LAST_INSERT_ID()",
+        DbConn::Sqlite(_) => "last_insert_rowid()",
+    };
+    diesel::select(diesel::dsl::sql::<BigInt>(sql)).get_result(conn)
+}
+
+/// `true` if the backend's error says a row with the same unique key exists.
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// A quick round trip, for health checks.
+pub fn ping(conn: &mut DbConn) -> QueryResult<()> {
+    diesel::select(diesel::dsl::sql::<BigInt>("1"))
+        .get_result::<i64>(conn)
+        .map(drop)
+}

@@ -1,0 +1,57 @@
+//! # plaza-kernel
+//!
+//! What every Plaza domain stands on:
+//!
+//! - [`config`]: `Config` from the environment, checked at start.
+//! - [`db`]: `Db` over MySQL or SQLite (`DbConn`), the pool, queries on the blocking pool,
+//!   transactions, inserted ids, embedded migrations. [`schema`] describes every table.
+//! - [`error`]: `ApiError`, the contract's error envelope, and the one mapping of database
+//!   errors to HTTP.
+//! - [`extract`]: `ValidJson` and `ValidQuery`, which validate once and name failing fields.
+//! - [`pagination`]: DRF's page-number shape with absolute links, and keyset cursors.
+//! - [`auth`]: `Caller` / `MaybeCaller` extractors, roles, JWTs, revocation, WebSocket
+//!   tickets, and the `ApiKeyResolver` trait the authentication domain implements.
+//! - [`cache`] and [`bus`]: Redis or in-process, chosen by `REDIS_URL`.
+//! - [`http`]: the middleware stack and `app()`, shared by the server and by tests.
+//! - [`services`]: the bundle of shared services registered as app data.
+//! - [`syslog`], [`metrics`], [`time`], [`crypto`].
+//! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
+//!
+//! A domain crate mounts its routes with `configure(cfg)` and reads what it needs from app
+//! data (`web::Data<Db>`, `web::Data<Cache>`, …); see each domain's README.
+
+pub mod auth;
+pub mod bus;
+pub mod cache;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod http;
+pub mod metrics;
+pub mod pagination;
+pub mod schema;
+pub mod services;
+pub mod syslog;
+pub mod time;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use auth::{Caller, MaybeCaller, Role};
+pub use bus::Bus;
+pub use cache::Cache;
+pub use config::Config;
+pub use db::{Db, DbConn};
+pub use error::{ApiError, ApiResult};
+pub use extract::{ValidJson, ValidQuery};
+pub use pagination::{CursorPage, CursorRequest, Page, PageRequest};
+pub use services::Services;
+
+/// A Redis connection pool for `url`.
+pub(crate) fn redis_pool(
+    url: &str,
+) -> Result<deadpool_redis::Pool, deadpool_redis::CreatePoolError> {
+    deadpool_redis::Config::from_url(url).create_pool(Some(deadpool_redis::Runtime::Tokio1))
+}

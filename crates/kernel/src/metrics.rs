@@ -1,0 +1,216 @@
+//! Prometheus metrics, kept in one registry that the server exposes at `/metrics`.
+//!
+//! The registry is an ordinary value in app data (no global recorder): every metric a domain
+//! records is a field here, so `/metrics` lists them all even before the first event.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// Labels of an HTTP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The route pattern (`/api/v1/posts/{id}/`), never the raw path.
+    pub route: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of a latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The route pattern.
+    pub route: String,
+}
+
+/// Labels naming a realtime endpoint (`webrtc`, `notifications`, …).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    /// The endpoint.
+    pub endpoint: String,
+}
+
+/// Labels naming a job kind.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobLabels {
+    /// The job kind.
+    pub kind: String,
+}
+
+type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms … ~8 s
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// Every metric Plaza records.
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by method, route and status.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// HTTP latency by method and route, in seconds.
+    pub http_duration: HistogramFamily,
+    /// Database connections open.
+    pub db_connections: Gauge,
+    /// Database connections idle.
+    pub db_idle_connections: Gauge,
+    /// WebSocket connections open, by endpoint.
+    pub ws_connections: Family<EndpointLabels, Gauge>,
+    /// Realtime messages delivered to clients, by endpoint.
+    pub ws_messages_relayed: Family<EndpointLabels, Counter>,
+    /// Realtime messages dropped for slow clients, by endpoint.
+    pub ws_messages_dropped: Family<EndpointLabels, Counter>,
+    /// Jobs enqueued, by kind.
+    pub jobs_enqueued: Family<JobLabels, Counter>,
+    /// Jobs run to success, by kind.
+    pub jobs_succeeded: Family<JobLabels, Counter>,
+    /// Job attempts that failed, by kind.
+    pub jobs_failed: Family<JobLabels, Counter>,
+    /// Jobs waiting to run (sampled at scrape).
+    pub jobs_queue_depth: Gauge,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("plaza");
+        let http_requests = Family::<HttpLabels, Counter>::default();
+        let http_duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
+        let db_connections = Gauge::default();
+        let db_idle_connections = Gauge::default();
+        let ws_connections = Family::<EndpointLabels, Gauge>::default();
+        let ws_messages_relayed = Family::<EndpointLabels, Counter>::default();
+        let ws_messages_dropped = Family::<EndpointLabels, Counter>::default();
+        let jobs_enqueued = Family::<JobLabels, Counter>::default();
+        let jobs_succeeded = Family::<JobLabels, Counter>::default();
+        let jobs_failed = Family::<JobLabels, Counter>::default();
+        let jobs_queue_depth = Gauge::default();
+
+        registry.register("http_requests", "HTTP requests", http_requests.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP latency",
+            http_duration.clone(),
+        );
+        registry.register(
+            "db_connections",
+            "Database connections open",
+            db_connections.clone(),
+        );
+        registry.register(
+            "db_idle_connections",
+            "Database connections idle",
+            db_idle_connections.clone(),
+        );
+        registry.register(
+            "ws_connections",
+            "WebSocket connections open",
+            ws_connections.clone(),
+        );
+        registry.register(
+            "ws_messages_relayed",
+            "Realtime messages delivered",
+            ws_messages_relayed.clone(),
+        );
+        registry.register(
+            "ws_messages_dropped",
+            "Realtime messages dropped for slow clients",
+            ws_messages_dropped.clone(),
+        );
+        registry.register("jobs_enqueued", "Jobs enqueued", jobs_enqueued.clone());
+        registry.register(
+            "jobs_succeeded",
+            "Jobs run to success",
+            jobs_succeeded.clone(),
+        );
+        registry.register(
+            "jobs_failed",
+            "Job attempts that failed",
+            jobs_failed.clone(),
+        );
+        registry.register(
+            "jobs_queue_depth",
+            "Jobs waiting to run",
+            jobs_queue_depth.clone(),
+        );
+
+        Self {
+            registry,
+            http_requests,
+            http_duration,
+            db_connections,
+            db_idle_connections,
+            ws_connections,
+            ws_messages_relayed,
+            ws_messages_dropped,
+            jobs_enqueued,
+            jobs_succeeded,
+            jobs_failed,
+            jobs_queue_depth,
+        }
+    }
+
+    /// Records one finished HTTP request.
+    pub fn observe_http(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.http_requests
+            .get_or_create(&HttpLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.http_duration
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// The text exposition format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_recorded_requests() {
+        let metrics = Metrics::new();
+        metrics.observe_http("GET", "/health/", 200, 0.001);
+        let text = metrics.encode();
+        assert!(
+            text.contains(
+                r#"plaza_http_requests_total{method="GET",route="/health/",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains("plaza_jobs_queue_depth"));
+    }
+}

@@ -1,0 +1,54 @@
+//! Every table of every domain, kept by hand so both backends share one description
+//! (`diesel print-schema` gives different types per backend). Each domain owns its tables'
+//! migrations and models; they live here so that joins across domains compile.
+//!
+//! Conventions: ids `BigInt`; times `Timestamp` holding UTC; JSON as `Text`; money as
+//! `BigInt` micro-units.
+
+diesel::table! {
+    /// Audit trail of security and admin events (kernel).
+    system_logs (id) {
+        id -> BigInt,
+        level -> Varchar,
+        module -> Varchar,
+        event -> Varchar,
+        message -> Text,
+        user_id -> Nullable<BigInt>,
+        ip_address -> Nullable<Varchar>,
+        user_agent -> Nullable<Varchar>,
+        request_id -> Nullable<Varchar>,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Accounts (plaza-users).
+    users (id) {
+        id -> BigInt,
+        username -> Varchar,
+        email -> Varchar,
+        password -> Varchar,
+        first_name -> Varchar,
+        last_name -> Varchar,
+        avatar -> Nullable<Varchar>,
+        avatar_thumbnail -> Nullable<Varchar>,
+        birthday -> Nullable<Date>,
+        gender -> Varchar,
+        bio -> Text,
+        website -> Varchar,
+        github -> Varchar,
+        is_verified -> Bool,
+        is_premium -> Bool,
+        is_active -> Bool,
+        is_staff -> Bool,
+        is_superuser -> Bool,
+        role -> Varchar,
+        privacy_settings -> Text,
+        date_joined -> Timestamp,
+        last_login -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(system_logs, users);

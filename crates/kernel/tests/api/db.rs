@@ -1,0 +1,160 @@
+use diesel::prelude::*;
+use plaza_kernel::db::{self, run_migrations};
+use plaza_kernel::schema::users;
+use plaza_kernel::testing::{TestBackend, TestDb};
+
+fn migrations_apply_once(backend: &TestBackend) {
+    let test_db = TestDb::create_unmigrated(backend);
+    let mut conn = test_db.db.get().unwrap();
+    let first = run_migrations(&mut conn).unwrap();
+    assert_eq!(
+        first,
+        db::embedded_versions(),
+        "every migration applied, in order"
+    );
+    let second = run_migrations(&mut conn).unwrap();
+    assert!(second.is_empty(), "a second run applies nothing");
+    assert!(db::pending_migrations(&mut conn).unwrap().is_empty());
+}
+
+fn ahead_database_is_refused(backend: &TestBackend) {
+    let test_db = TestDb::create(backend);
+    let mut conn = test_db.db.get().unwrap();
+    diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')")
+        .execute(&mut conn)
+        .unwrap();
+    let err = run_migrations(&mut conn).unwrap_err().to_string();
+    assert!(
+        err.contains("29991231000000") && err.contains("newer"),
+        "{err}"
+    );
+}
+
+fn inserted_ids_and_transactions(backend: &TestBackend) {
+    let test_db = TestDb::create(backend);
+    let mut conn = test_db.db.get().unwrap();
+    let insert = |conn: &mut plaza_kernel::DbConn, name: &str| -> QueryResult<i64> {
+        let now = plaza_kernel::time::now();
+        diesel::insert_into(users::table)
+            .values((
+                users::username.eq(name),
+                users::email.eq(format!("{name}@example.com")),
+                users::password.eq("!"),
+                users::bio.eq(""),
+                users::privacy_settings.eq("{}"),
+                users::date_joined.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        db::last_insert_id(conn)
+    };
+    let a = insert(&mut conn, "first").unwrap();
+    let b = insert(&mut conn, "second").unwrap();
+    assert!(b > a && a > 0);
+
+    // A failing transaction leaves nothing behind; a nested one is a savepoint.
+    let result: Result<(), diesel::result::Error> = db::transaction(&mut conn, |c| {
+        insert(c, "rolled_back")?;
+        let inner: Result<(), diesel::result::Error> = db::transaction(c, |c| {
+            insert(c, "inner")?;
+            Err(diesel::result::Error::RollbackTransaction)
+        });
+        assert!(inner.is_err());
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    assert!(result.is_err());
+    let names: Vec<String> = users::table
+        .select(users::username)
+        .order(users::id)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(names, vec!["first", "second"]);
+
+    // Usernames are unique case-insensitively on both backends.
+    let err = insert(&mut conn, "FIRST").unwrap_err();
+    assert!(db::is_unique_violation(&err), "{err:?}");
+}
+
+fn times_round_trip(backend: &TestBackend) {
+    let test_db = TestDb::create(backend);
+    let mut conn = test_db.db.get().unwrap();
+    let now = plaza_kernel::time::now();
+    diesel::insert_into(users::table)
+        .values((
+            users::username.eq("clock"),
+            users::email.eq("clock@example.com"),
+            users::password.eq("!"),
+            users::bio.eq(""),
+            users::privacy_settings.eq("{}"),
+            users::date_joined.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+    let stored: chrono::NaiveDateTime = users::table
+        .select(users::date_joined)
+        .first(&mut conn)
+        .unwrap();
+    assert_eq!(stored, now, "microseconds survive the round trip");
+}
+
+#[test]
+fn sqlite_migrations_apply_once() {
+    migrations_apply_once(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_migrations_apply_once() {
+    if let Some(b) = TestBackend::mysql() {
+        migrations_apply_once(&b);
+    }
+}
+
+#[test]
+fn sqlite_ahead_database_is_refused() {
+    ahead_database_is_refused(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_ahead_database_is_refused() {
+    if let Some(b) = TestBackend::mysql() {
+        ahead_database_is_refused(&b);
+    }
+}
+
+#[test]
+fn sqlite_inserted_ids_and_transactions() {
+    inserted_ids_and_transactions(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_inserted_ids_and_transactions() {
+    if let Some(b) = TestBackend::mysql() {
+        inserted_ids_and_transactions(&b);
+    }
+}
+
+#[test]
+fn sqlite_times_round_trip() {
+    times_round_trip(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_times_round_trip() {
+    if let Some(b) = TestBackend::mysql() {
+        times_round_trip(&b);
+    }
+}
+
+#[test]
+fn unreachable_database_reports_the_real_error() {
+    let err =
+        plaza_kernel::Db::connect("mysql://nobody:wrong@127.0.0.1:1/none", Default::default())
+            .unwrap_err()
+            .to_string();
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(
+        !err.contains("multiconnection"),
+        "the real cause is shown: {err}"
+    );
+}

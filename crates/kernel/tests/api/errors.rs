@@ -1,0 +1,113 @@
+//! Every error the contract lists answers in the envelope, on both backends.
+
+use plaza_kernel::db_test;
+use serde_json::{json, Value};
+
+use crate::support::app;
+
+async fn json_of(res: reqwest::Response) -> Value {
+    res.json().await.unwrap()
+}
+
+db_test!(async fn malformed_json_is_bad_request(backend) {
+    let app = app(backend).await;
+    let res = app.post("/t/echo/").header("content-type", "application/json").body("{\"title\": ").send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body = json_of(res).await;
+    assert_eq!(body["code"], "bad_request");
+    assert!(body["detail"].as_str().unwrap().starts_with("JSON parse error"));
+    assert!(body.get("errors").is_none());
+});
+
+db_test!(async fn wrong_types_and_rules_name_the_fields(backend) {
+    let app = app(backend).await;
+    let res = app.post("/t/echo/").json(&json!({"title": 5})).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    let body = json_of(res).await;
+    assert_eq!(body["code"], "validation_error");
+    assert!(body["errors"]["title"].is_array(), "{body}");
+
+    let res = app.post("/t/echo/").json(&json!({"title": "", "stars": 9})).send().await.unwrap();
+    let body = json_of(res).await;
+    assert_eq!(body["code"], "validation_error");
+    assert!(body["errors"]["title"][0].as_str().unwrap().contains("1 to 10"));
+    assert!(body["errors"]["stars"][0].as_str().unwrap().contains("between 0 and 5"));
+
+    let res = app.post("/t/echo/").json(&json!({})).send().await.unwrap();
+    assert_eq!(json_of(res).await["errors"]["title"][0], "This field is required.");
+
+    // Unknown fields are ignored.
+    let res = app.post("/t/echo/").json(&json!({"title": "ok", "extra": true})).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+});
+
+db_test!(async fn unknown_route_and_wrong_method(backend) {
+    let app = app(backend).await;
+    let res = app.get("/no/such/route/").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(json_of(res).await["code"], "not_found");
+
+    let res = app.delete("/t/echo/").send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    let body = json_of(res).await;
+    assert_eq!(body["code"], "method_not_allowed");
+    assert_eq!(body["detail"], "Method \"DELETE\" not allowed.");
+
+    // A path parameter that does not parse is a 404 in the envelope too.
+    let res = app.get("/t/whoami/extra/").send().await.unwrap();
+    assert_eq!(res.status(), 404);
+});
+
+db_test!(async fn oversize_and_wrong_content_type(backend) {
+    let app = app(backend).await;
+    let big = format!("{{\"title\": \"{}\"}}", "x".repeat(1_100_000));
+    let res = app.post("/t/echo/").header("content-type", "application/json").body(big).send().await.unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(json_of(res).await["code"], "payload_too_large");
+
+    let res = app.post("/t/echo/").header("content-type", "text/plain").body("{\"title\":\"a\"}").send().await.unwrap();
+    assert_eq!(res.status(), 415);
+    assert_eq!(json_of(res).await["code"], "unsupported_media_type");
+});
+
+db_test!(async fn conflict_names_the_field(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    app.create_user("bob").await;
+    // Case-insensitively taken.
+    let res = app.post("/t/rename/").bearer_auth(&alice.access).json(&json!({"username": "BOB"})).send().await.unwrap();
+    assert_eq!(res.status(), 409);
+    let body = json_of(res).await;
+    assert_eq!(body["code"], "conflict");
+    assert!(body["detail"].as_str().unwrap().contains("username"), "{body}");
+    assert!(body["errors"]["username"].is_array(), "{body}");
+});
+
+db_test!(async fn internal_errors_do_not_leak(backend) {
+    let app = app(backend).await;
+    let res = app.get("/t/boom/").send().await.unwrap();
+    assert_eq!(res.status(), 500);
+    assert!(res.headers().contains_key("x-request-id"));
+    let text = res.text().await.unwrap();
+    assert!(!text.contains("secret detail"), "{text}");
+    assert!(text.contains("internal_error"));
+});
+
+db_test!(async fn every_path_answers_with_or_without_slash(backend) {
+    let app = app(backend).await;
+    for path in ["/t/maybe/", "/t/maybe", "/t//maybe"] {
+        let res = app.get(path).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let res = app.post("/t/echo").json(&json!({"title": "no slash"})).send().await.unwrap();
+    assert_eq!(res.status(), 200, "POST keeps its body through normalisation");
+});
+
+db_test!(async fn security_headers_and_request_id(backend) {
+    let app = app(backend).await;
+    let res = app.get("/t/maybe/").header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+});

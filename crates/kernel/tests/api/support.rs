@@ -1,0 +1,101 @@
+//! A small scope that exercises the kernel's extractors, as a domain would.
+
+use actix_web::{web, HttpResponse};
+use diesel::prelude::*;
+use plaza_kernel::schema::users;
+use plaza_kernel::testing::{TestApp, TestBackend};
+use plaza_kernel::{ApiError, ApiResult, Caller, Db, MaybeCaller, PageRequest, ValidJson};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+#[derive(Debug, Deserialize, Serialize, Validate)]
+pub struct Echo {
+    #[validate(length(min = 1, max = 10))]
+    pub title: String,
+    #[validate(range(min = 0, max = 5))]
+    #[serde(default)]
+    pub stars: i32,
+}
+
+async fn echo(body: ValidJson<Echo>) -> HttpResponse {
+    HttpResponse::Ok().json(body.into_inner())
+}
+
+#[derive(Serialize)]
+struct Name {
+    id: i64,
+    username: String,
+}
+
+async fn list_users(db: web::Data<Db>, page: PageRequest) -> ApiResult<HttpResponse> {
+    let result = db
+        .run(move |conn| {
+            let count: i64 = users::table.count().get_result(conn)?;
+            let count = u64::try_from(count).unwrap_or(0);
+            page.check(count)?;
+            let rows: Vec<(i64, String)> = users::table
+                .select((users::id, users::username))
+                .order(users::id.asc())
+                .limit(page.limit())
+                .offset(page.offset(count))
+                .load(conn)?;
+            let rows = rows
+                .into_iter()
+                .map(|(id, username)| Name { id, username })
+                .collect();
+            Ok(page.into_page(count, rows))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(result))
+}
+
+async fn whoami(caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"id": caller.id, "username": caller.username}))
+}
+
+async fn maybe(caller: MaybeCaller) -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"id": caller.0.map(|c| c.id)}))
+}
+
+#[derive(Deserialize, Validate)]
+struct Rename {
+    username: String,
+}
+
+/// Renames the caller: a unique violation must come back as 409 naming `username`.
+async fn rename(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: ValidJson<Rename>,
+) -> ApiResult<HttpResponse> {
+    let username = body.into_inner().username;
+    db.run(move |conn| {
+        diesel::update(users::table.find(caller.id))
+            .set(users::username.eq(username))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn boom() -> ApiResult<HttpResponse> {
+    Err(ApiError::internal("secret detail that must not leak"))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        // Resources, not scope routes: a resource answers 405 to a method it lacks.
+        web::scope("/t")
+            .service(web::resource("/echo/").post(echo))
+            .service(web::resource("/users/").get(list_users))
+            .service(web::resource("/whoami/").get(whoami))
+            .service(web::resource("/maybe/").get(maybe))
+            .service(web::resource("/rename/").post(rename))
+            .service(web::resource("/boom/").get(boom)),
+    );
+}
+
+pub async fn app(backend: TestBackend) -> TestApp {
+    TestApp::builder(backend).configure(configure).build().await
+}
