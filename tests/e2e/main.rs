@@ -1,1 +1,4 @@
+//! End-to-end tests: the real binary, over HTTP and WebSocket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod foundation;

@@ -1,1 +1,250 @@
-//! e2e support
+//! Support for end-to-end tests: start the real `plaza` binary and talk to it as clients do.
+//!
+//! [`Plaza::builder`] starts `plaza serve` on a free port, in a fresh working directory with
+//! its own `DATA_DIR`, and waits until `/health` answers. The binary is built once per test
+//! process with `cargo build -p plaza` (a no-op when it is current), or taken from
+//! `PLAZA_BIN`. The process is stopped with SIGTERM when the handle drops.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `plaza` binary, built on first use.
+pub fn plaza_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(bin) = std::env::var("PLAZA_BIN") {
+            return PathBuf::from(bin);
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "--quiet", "-p", "plaza", "--bin", "plaza"])
+            .status()
+            .expect("run cargo build -p plaza");
+        assert!(status.success(), "cargo build -p plaza failed");
+        // target/<profile>/deps/<this test> → target/<profile>/plaza
+        let exe = std::env::current_exe().expect("the test executable's path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile>");
+        profile_dir.join("plaza")
+    })
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `plaza <args>` to completion in `dir` with `env` (and nothing else from the
+/// environment but `PATH`), returning its output.
+pub fn run_plaza(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(plaza_bin())
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run plaza")
+}
+
+/// Builds a [`Plaza`] process.
+#[derive(Default)]
+pub struct PlazaBuilder {
+    env: HashMap<String, String>,
+    dir: Option<PathBuf>,
+}
+
+impl PlazaBuilder {
+    /// Sets an environment variable.
+    #[must_use]
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_owned(), value.to_owned());
+        self
+    }
+
+    /// Runs in `dir` (default: a fresh temporary directory).
+    #[must_use]
+    pub fn dir(mut self, dir: &Path) -> Self {
+        self.dir = Some(dir.to_owned());
+        self
+    }
+
+    /// Starts `plaza serve` and waits until it answers `/health`.
+    pub async fn start(self) -> Plaza {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = self.dir.clone().unwrap_or_else(|| tmp.path().to_owned());
+        let port = free_port();
+        let log_path = tmp.path().join("plaza.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut command = Command::new(plaza_bin());
+        command
+            .arg("serve")
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("PLAZA_BIND", format!("127.0.0.1:{port}"))
+            .env("BCRYPT_COST", "4")
+            .env("PLAZA_WORKERS", "2")
+            .env("RUST_LOG", "info")
+            .envs(&self.env)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log));
+        let child = command.spawn().expect("start plaza serve");
+        let mut plaza = Plaza {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            ws_base: format!("ws://127.0.0.1:{port}"),
+            dir,
+            log_path,
+            _tmp: tmp,
+            client: reqwest::Client::new(),
+        };
+        plaza.wait_ready().await;
+        plaza
+    }
+}
+
+/// A running `plaza serve`.
+pub struct Plaza {
+    child: Option<Child>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// `ws://127.0.0.1:<port>`.
+    pub ws_base: String,
+    /// Its working directory.
+    pub dir: PathBuf,
+    log_path: PathBuf,
+    _tmp: tempfile::TempDir,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+}
+
+impl Plaza {
+    /// A builder with no configuration but the port.
+    pub fn builder() -> PlazaBuilder {
+        PlazaBuilder::default()
+    }
+
+    /// `base + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `ws_base + path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.ws_base)
+    }
+
+    /// Everything the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("plaza exited early ({status}):\n{}", self.logs());
+            }
+            if let Ok(res) = self.client.get(self.url("/health")).send().await {
+                if res.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plaza did not become ready:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the process is running");
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(40);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Plaza {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
+    }
+}
+
+/// A MySQL database for one test, created on `PLAZA_TEST_MYSQL_URL`'s server and dropped
+/// afterwards; `None` when that variable is unset (and a failure under
+/// `PLAZA_TEST_REQUIRE_MYSQL=1`).
+pub struct MysqlDb {
+    /// `mysql://…/<name>`.
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl MysqlDb {
+    /// A fresh name on the test server (the database itself is created by `plaza`).
+    pub fn new() -> Option<Self> {
+        let server = match std::env::var("PLAZA_TEST_MYSQL_URL") {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                assert!(
+                    std::env::var("PLAZA_TEST_REQUIRE_MYSQL").as_deref() != Ok("1"),
+                    "PLAZA_TEST_REQUIRE_MYSQL=1 but PLAZA_TEST_MYSQL_URL is not set"
+                );
+                return None;
+            }
+        };
+        let name = format!(
+            "plaza_e2e_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let base = server
+            .rsplit_once('/')
+            .map_or(server.as_str(), |(b, _)| b)
+            .to_owned();
+        Some(Self {
+            url: format!("{base}/{name}"),
+            server,
+            name,
+        })
+    }
+}
+
+impl Drop for MysqlDb {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+        if let Ok(mut conn) = diesel::MysqlConnection::establish(&self.server) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS `{}`", self.name))
+                .execute(&mut conn);
+        }
+    }
+}

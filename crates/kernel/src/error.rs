@@ -339,10 +339,14 @@ fn is_busy(message: &str) -> bool {
 /// - SQLite: `UNIQUE constraint failed: users.username` (or `t.a, t.b`): the last column.
 /// - MySQL/MariaDB: `Duplicate entry 'x' for key 'username'` (MySQL 8: `'users.username'`):
 ///   the key name. Our MySQL migrations name every unique key after the field it should report.
+///
+/// A column `<field>_key` holds the normalised form of `<field>` (see the users migration),
+/// so it reports `<field>`.
 pub(crate) fn unique_violation_field(message: &str) -> Option<String> {
     if let Some(rest) = message.strip_prefix("UNIQUE constraint failed: ") {
         let last = rest.split(',').next_back()?.trim();
-        return last.rsplit('.').next().map(str::to_owned);
+        let column = last.rsplit('.').next()?;
+        return Some(column.strip_suffix("_key").unwrap_or(column).to_owned());
     }
     let key = message.split("for key '").nth(1)?.split('\'').next()?;
     let key = key.rsplit('.').next()?;
@@ -363,6 +367,10 @@ mod tests {
             unique_violation_field("UNIQUE constraint failed: api_keys.user_id, api_keys.name")
                 .as_deref(),
             Some("name")
+        );
+        assert_eq!(
+            unique_violation_field("UNIQUE constraint failed: users.email_key").as_deref(),
+            Some("email")
         );
     }
 

@@ -213,9 +213,7 @@ fn flatten(prefix: &str, errors: &ValidationErrors, out: &mut FieldErrors) {
         };
         match kind {
             ValidationErrorsKind::Field(list) => {
-                out.entry(key)
-                    .or_insert_with(Vec::new)
-                    .extend(list.iter().map(message));
+                out.entry(key).or_default().extend(list.iter().map(message));
             }
             ValidationErrorsKind::Struct(inner) => flatten(&key, inner, out),
             ValidationErrorsKind::List(items) => {

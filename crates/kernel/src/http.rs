@@ -139,7 +139,7 @@ async fn request_context(
                     .unwrap_or_else(|| "<unmatched>".to_owned());
                 metrics.observe_http(&method, &route, status.as_u16(), elapsed.as_secs_f64());
             }
-            let ms = elapsed.as_secs_f64() * 1000.0;
+            let ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
             if status.is_server_error() {
                 tracing::warn!(status = status.as_u16(), ms, "request failed");
             } else {

@@ -14,6 +14,7 @@
 //! - [`cache`] and [`bus`]: Redis or in-process, chosen by `REDIS_URL`.
 //! - [`http`]: the middleware stack and `app()`, shared by the server and by tests.
 //! - [`services`]: the bundle of shared services registered as app data.
+//! - [`jobs`] and [`mail`]: the durable job queue and mail sent through it.
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -29,6 +30,8 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod pagination;
 pub mod schema;

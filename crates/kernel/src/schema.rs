@@ -23,11 +23,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The durable job queue (kernel).
+    jobs (id) {
+        id -> BigInt,
+        kind -> Varchar,
+        payload -> Text,
+        status -> Varchar,
+        priority -> Integer,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        unique_key -> Nullable<Varchar>,
+        locked_by -> Nullable<Varchar>,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Accounts (plaza-users).
     users (id) {
         id -> BigInt,
         username -> Varchar,
+        username_key -> Varchar,
         email -> Varchar,
+        email_key -> Varchar,
         password -> Varchar,
         first_name -> Varchar,
         last_name -> Varchar,
@@ -51,4 +74,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(system_logs, users);
+diesel::allow_tables_to_appear_in_same_query!(jobs, system_logs, users);

@@ -22,6 +22,9 @@
 //! });
 //! ```
 
+// Test support fails loudly: a broken fixture should stop the test with its reason.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -236,6 +239,7 @@ pub fn with_database(server: &str, name: &str) -> String {
 }
 
 type Configure = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+type Customize = Box<dyn FnOnce(&mut Services) + Send>;
 
 /// Builds a [`TestApp`].
 pub struct TestAppBuilder {
@@ -243,7 +247,7 @@ pub struct TestAppBuilder {
     configure: Vec<Configure>,
     vars: HashMap<String, String>,
     redis: bool,
-    customize: Vec<Box<dyn FnOnce(&Services) + Send>>,
+    customize: Vec<Customize>,
 }
 
 impl TestAppBuilder {
@@ -272,9 +276,9 @@ impl TestAppBuilder {
         self
     }
 
-    /// Runs `f` on the services before the server starts (register handlers, seed data).
+    /// Runs `f` on the services before the server starts (replace one, seed data).
     #[must_use]
-    pub fn customize(mut self, f: impl FnOnce(&Services) + Send + 'static) -> Self {
+    pub fn customize(mut self, f: impl FnOnce(&mut Services) + Send + 'static) -> Self {
         self.customize.push(Box::new(f));
         self
     }
@@ -313,9 +317,9 @@ impl TestAppBuilder {
         } else {
             (Cache::in_memory(), Bus::in_memory())
         };
-        let services = Services::from_parts(config, test_db.db.clone(), cache, bus);
+        let mut services = Services::from_parts(config, test_db.db.clone(), cache, bus);
         for f in self.customize {
-            f(&services);
+            f(&mut services);
         }
 
         let configure = Arc::new(self.configure);
@@ -525,7 +529,9 @@ impl TestApp {
                 diesel::insert_into(users::table)
                     .values((
                         users::username.eq(&spec.username),
+                        users::username_key.eq(spec.username.to_lowercase()),
                         users::email.eq(&email),
+                        users::email_key.eq(&email),
                         users::password.eq(&hash),
                         users::bio.eq(""),
                         users::privacy_settings.eq("{}"),

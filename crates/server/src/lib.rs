@@ -1,1 +1,102 @@
-//! server
+//! # plaza-server
+//!
+//! The only crate that knows every domain: it composes their scopes into one actix-web app
+//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
+//! (as domains land) the forum's original paths. `bin/plaza` calls [`serve`] and the
+//! [`commands`].
+
+pub mod commands;
+pub mod docs;
+mod ops;
+pub mod telemetry;
+
+use actix_cors::Cors;
+use actix_web::middleware::Condition;
+use actix_web::{http::header, web, HttpServer};
+use anyhow::Context;
+use plaza_kernel::{db, Config, Services};
+
+pub use docs::openapi;
+
+/// Every route of the application.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    plaza_core::configure_ops(cfg);
+    plaza_core::configure(cfg);
+    ops::configure(cfg);
+    docs::configure(cfg);
+}
+
+/// CORS from `CORS_ALLOWED_ORIGINS` (`*` allows any origin); off when the list is empty.
+fn cors(config: &Config) -> Condition<Cors> {
+    let origins = &config.cors_allowed_origins;
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("x-api-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        cors = cors.allow_any_origin().send_wildcard();
+    } else {
+        for origin in origins {
+            cors = cors.allowed_origin(origin);
+        }
+    }
+    Condition::new(!origins.is_empty(), cors)
+}
+
+/// Connects the services and applies pending migrations (refusing a database that is ahead).
+pub async fn prepare(config: Config) -> anyhow::Result<Services> {
+    let url = config.database_url.clone();
+    if tokio::task::spawn_blocking(move || db::create_mysql_database_if_missing(&url)).await?? {
+        tracing::info!("created the MySQL database");
+    }
+    let services = Services::connect(config).await?;
+    let pool = services.db.clone();
+    let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let mut conn = pool.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(db::run_migrations(&mut conn)?)
+    })
+    .await
+    .context("running migrations")??;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    Ok(services)
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests (up to 30 s).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind.clone();
+    let workers = config.workers;
+    let services = prepare(config).await?;
+    tracing::info!(
+        database = services.db.backend().as_str(),
+        cache = services.cache.kind(),
+        bus = services.bus.kind(),
+        "services ready"
+    );
+    let app_services = services.clone();
+    let server = HttpServer::new(move || {
+        let cors = cors(&app_services.config);
+        plaza_kernel::http::app(&app_services, configure).wrap(cors)
+    })
+    .workers(workers)
+    .shutdown_timeout(30)
+    .bind(&bind)
+    .with_context(|| format!("cannot listen on {bind}"))?;
+    for addr in server.addrs() {
+        tracing::info!("Plaza listening on http://{addr} — API http://{addr}/api/v1/, docs http://{addr}/api/docs/");
+    }
+    server.run().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

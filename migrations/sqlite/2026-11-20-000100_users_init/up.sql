@@ -1,10 +1,12 @@
--- Accounts. Usernames and emails are unique case-insensitively: NOCASE here and
--- utf8mb4_unicode_ci on MySQL (usernames are ASCII by rule; emails are stored lower-cased by
--- the app), so both backends agree.
+-- Accounts. Usernames and emails are unique case-insensitively through `username_key` and
+-- `email_key`: the app stores their Unicode lower-case form, compared byte for byte
+-- (BINARY here, utf8mb4_bin on MySQL), so both backends agree on every script.
 CREATE TABLE users (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-    username VARCHAR(150) NOT NULL COLLATE NOCASE,
-    email VARCHAR(254) NOT NULL COLLATE NOCASE,
+    username VARCHAR(150) NOT NULL,
+    username_key VARCHAR(150) NOT NULL,
+    email VARCHAR(254) NOT NULL,
+    email_key VARCHAR(254) NOT NULL,
     password VARCHAR(255) NOT NULL,
     first_name VARCHAR(150) NOT NULL DEFAULT '',
     last_name VARCHAR(150) NOT NULL DEFAULT '',
@@ -26,7 +28,7 @@ CREATE TABLE users (
     last_login TIMESTAMP NULL,
     updated_at TIMESTAMP NOT NULL
 );
-CREATE UNIQUE INDEX uq_users_username ON users (username);
-CREATE UNIQUE INDEX uq_users_email ON users (email);
+CREATE UNIQUE INDEX uq_users_username ON users (username_key);
+CREATE UNIQUE INDEX uq_users_email ON users (email_key);
 CREATE INDEX idx_users_active ON users (is_active);
 CREATE INDEX idx_users_date_joined ON users (date_joined);

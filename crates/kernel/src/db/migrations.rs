@@ -41,8 +41,8 @@ pub fn embedded_versions() -> Vec<String> {
 pub fn run_migrations(conn: &mut DbConn) -> Result<Vec<String>, MigrationError> {
     refuse_if_ahead(conn)?;
     let applied = match conn {
-        DbConn::Mysql(c) => c.run_pending_migrations(MYSQL).map(versions),
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE).map(versions),
+        DbConn::Mysql(c) => c.run_pending_migrations(MYSQL).map(|v| versions(&v)),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE).map(|v| versions(&v)),
     };
     applied.map_err(|e| MigrationError::Failed(e.to_string()))
 }
@@ -60,7 +60,7 @@ pub fn pending_migrations(conn: &mut DbConn) -> Result<Vec<String>, MigrationErr
     pending.map_err(|e| MigrationError::Failed(e.to_string()))
 }
 
-fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+fn versions(applied: &[diesel::migration::MigrationVersion<'_>]) -> Vec<String> {
     applied.iter().map(ToString::to_string).collect()
 }
 

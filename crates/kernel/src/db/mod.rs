@@ -206,6 +206,45 @@ pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
     diesel::select(diesel::dsl::sql::<BigInt>(sql)).get_result(conn)
 }
 
+/// Creates the MySQL database named in `url` if it does not exist (utf8mb4), so a fresh
+/// server needs nothing but a user with `CREATE` rights. Does nothing for SQLite, whose file
+/// is created on first connection. Returns whether a database was created.
+pub fn create_mysql_database_if_missing(url: &str) -> Result<bool, DbError> {
+    if !url.starts_with("mysql://") {
+        return Ok(false);
+    }
+    let mut parsed = url::Url::parse(url).map_err(|_| DbError::UnsupportedUrl)?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty() {
+        return Err(DbError::Connect("the MySQL URL names no database".into()));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'-')
+    {
+        return Err(DbError::Connect(format!(
+            "unusual database name \"{name}\"; create it yourself"
+        )));
+    }
+    parsed.set_path("/");
+    let mut server =
+        MysqlConnection::establish(parsed.as_str()).map_err(|e| DbError::Connect(e.to_string()))?;
+    let exists: i64 = diesel::select(diesel::dsl::sql::<BigInt>(&format!(
+        "(SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}')"
+    )))
+    .get_result(&mut server)
+    .map_err(|e| DbError::Connect(e.to_string()))?;
+    if exists > 0 {
+        return Ok(false);
+    }
+    diesel::sql_query(format!(
+        "CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    ))
+    .execute(&mut server)
+    .map_err(|e| DbError::Connect(e.to_string()))?;
+    Ok(true)
+}
+
 /// `true` if the backend's error says a row with the same unique key exists.
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(

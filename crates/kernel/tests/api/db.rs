@@ -38,7 +38,9 @@ fn inserted_ids_and_transactions(backend: &TestBackend) {
         diesel::insert_into(users::table)
             .values((
                 users::username.eq(name),
+                users::username_key.eq(name.to_lowercase()),
                 users::email.eq(format!("{name}@example.com")),
+                users::email_key.eq(format!("{name}@example.com").to_lowercase()),
                 users::password.eq("!"),
                 users::bio.eq(""),
                 users::privacy_settings.eq("{}"),
@@ -73,6 +75,11 @@ fn inserted_ids_and_transactions(backend: &TestBackend) {
     // Usernames are unique case-insensitively on both backends.
     let err = insert(&mut conn, "FIRST").unwrap_err();
     assert!(db::is_unique_violation(&err), "{err:?}");
+    insert(&mut conn, "Ölaf").unwrap();
+    let err = insert(&mut conn, "ÖLAF").unwrap_err();
+    assert!(db::is_unique_violation(&err), "beyond ASCII too: {err:?}");
+    // …but accents are not folded: a different name on both backends.
+    insert(&mut conn, "olaf").unwrap();
 }
 
 fn times_round_trip(backend: &TestBackend) {
@@ -82,7 +89,9 @@ fn times_round_trip(backend: &TestBackend) {
     diesel::insert_into(users::table)
         .values((
             users::username.eq("clock"),
+            users::username_key.eq("clock"),
             users::email.eq("clock@example.com"),
+            users::email_key.eq("clock@example.com"),
             users::password.eq("!"),
             users::bio.eq(""),
             users::privacy_settings.eq("{}"),

@@ -5,5 +5,6 @@ mod auth;
 mod cache_bus;
 mod db;
 mod errors;
+mod jobs;
 mod pagination;
 mod support;

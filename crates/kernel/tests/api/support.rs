@@ -71,7 +71,10 @@ async fn rename(
     let username = body.into_inner().username;
     db.run(move |conn| {
         diesel::update(users::table.find(caller.id))
-            .set(users::username.eq(username))
+            .set((
+                users::username_key.eq(username.to_lowercase()),
+                users::username.eq(&username),
+            ))
             .execute(conn)?;
         Ok(())
     })

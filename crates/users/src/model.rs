@@ -1,0 +1,159 @@
+//! The `users` row and how accounts are created.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use plaza_kernel::db::{self, DbConn};
+use plaza_kernel::schema::users;
+use plaza_kernel::{ApiResult, Role};
+
+use crate::values::{Email, Username};
+
+/// A row of `users`.
+#[derive(Clone, Debug, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Username as entered.
+    pub username: String,
+    /// Lower-cased username (uniqueness).
+    pub username_key: String,
+    /// Email, domain lower-cased.
+    pub email: String,
+    /// Lower-cased email (uniqueness).
+    pub email_key: String,
+    /// bcrypt hash, or `!` when the account has no usable password.
+    pub password: String,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
+    /// Avatar path under `MEDIA_ROOT`.
+    pub avatar: Option<String>,
+    /// Avatar thumbnail path under `MEDIA_ROOT`.
+    pub avatar_thumbnail: Option<String>,
+    /// Birthday.
+    pub birthday: Option<NaiveDate>,
+    /// Free-form gender.
+    pub gender: String,
+    /// Biography.
+    pub bio: String,
+    /// Personal site.
+    pub website: String,
+    /// GitHub profile.
+    pub github: String,
+    /// Email verified.
+    pub is_verified: bool,
+    /// Premium account (higher quotas).
+    pub is_premium: bool,
+    /// May log in.
+    pub is_active: bool,
+    /// Django's `is_staff`.
+    pub is_staff: bool,
+    /// Django's `is_superuser`.
+    pub is_superuser: bool,
+    /// `user`, `moderator` or `admin`.
+    pub role: String,
+    /// Privacy settings (JSON object).
+    pub privacy_settings: String,
+    /// Registration time.
+    pub date_joined: NaiveDateTime,
+    /// Last successful login.
+    pub last_login: Option<NaiveDateTime>,
+    /// Last change.
+    pub updated_at: NaiveDateTime,
+}
+
+impl User {
+    /// The role, defaulting to `user` for an unknown stored value.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::User)
+    }
+
+    /// Finds a user by id.
+    pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
+        users::table.find(id).select(Self::as_select()).first(conn)
+    }
+
+    /// Finds a user by username or email, case-insensitively (login).
+    pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<Self>> {
+        let key = login.trim().to_lowercase();
+        users::table
+            .filter(users::username_key.eq(&key).or(users::email_key.eq(&key)))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()
+    }
+}
+
+/// What a new account is made of.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Username.
+    pub username: Username,
+    /// Email.
+    pub email: Email,
+    /// bcrypt hash (already computed, off the async threads).
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+    /// Django's `is_staff`.
+    pub is_staff: bool,
+    /// Django's `is_superuser`.
+    pub is_superuser: bool,
+    /// Email verified at creation (staff-created accounts, superusers).
+    pub is_verified: bool,
+}
+
+impl NewAccount {
+    /// An ordinary, unverified user.
+    pub fn user(username: Username, email: Email, password_hash: String) -> Self {
+        Self {
+            username,
+            email,
+            password_hash,
+            role: Role::User,
+            is_staff: false,
+            is_superuser: false,
+            is_verified: false,
+        }
+    }
+
+    /// A staff superuser with role `admin`, as `createsuperuser` makes.
+    pub fn superuser(username: Username, email: Email, password_hash: String) -> Self {
+        Self {
+            role: Role::Admin,
+            is_staff: true,
+            is_superuser: true,
+            is_verified: true,
+            ..Self::user(username, email, password_hash)
+        }
+    }
+}
+
+/// Creates an account in one transaction and returns it. A taken username or email is 409
+/// naming the field (case-insensitively, on both backends).
+pub fn create_account(conn: &mut DbConn, account: &NewAccount) -> ApiResult<User> {
+    db::transaction(conn, |conn| {
+        let now = plaza_kernel::time::now();
+        diesel::insert_into(users::table)
+            .values((
+                users::username.eq(account.username.as_str()),
+                users::username_key.eq(account.username.key()),
+                users::email.eq(account.email.as_str()),
+                users::email_key.eq(account.email.key()),
+                users::password.eq(&account.password_hash),
+                users::bio.eq(""),
+                users::privacy_settings.eq("{}"),
+                users::role.eq(account.role.as_str()),
+                users::is_staff.eq(account.is_staff),
+                users::is_superuser.eq(account.is_superuser),
+                users::is_verified.eq(account.is_verified),
+                users::date_joined.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        let id = db::last_insert_id(conn)?;
+        Ok(User::find(conn, id)?)
+    })
+}

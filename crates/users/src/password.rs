@@ -1,0 +1,185 @@
+//! Passwords: Django's four validators, and bcrypt hashing on the blocking pool.
+
+use plaza_kernel::ApiError;
+
+/// Django's common-password list (see `data/NOTICE.md`), lower case, one per line.
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+
+/// The shortest password accepted.
+pub const MIN_LENGTH: usize = 8;
+
+/// Checks `password` against Django's default validators: minimum length, not entirely
+/// numeric, not too similar to the user's attributes, not common. All failures are reported
+/// together under `field`.
+pub fn validate_password(
+    password: &str,
+    field: &str,
+    attributes: &[(&str, &str)],
+) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    if password.chars().count() < MIN_LENGTH {
+        problems.push(format!(
+            "This password is too short. It must contain at least {MIN_LENGTH} characters."
+        ));
+    }
+    if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
+        problems.push("This password is entirely numeric.".to_owned());
+    }
+    if let Some(name) = too_similar(password, attributes) {
+        problems.push(format!("The password is too similar to the {name}."));
+    }
+    if is_common(password) {
+        problems.push("This password is too common.".to_owned());
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(
+            [(field.to_owned(), problems)].into_iter().collect(),
+        ))
+    }
+}
+
+fn is_common(password: &str) -> bool {
+    let lower = password.trim().to_lowercase();
+    COMMON_PASSWORDS.lines().any(|line| line == lower)
+}
+
+/// Django's `UserAttributeSimilarityValidator`: the password against each attribute and each
+/// of its parts split at non-word characters, with a similarity ratio of 0.7.
+fn too_similar<'a>(password: &str, attributes: &[(&'a str, &str)]) -> Option<&'a str> {
+    let password = password.to_lowercase();
+    for (name, value) in attributes {
+        let value = value.to_lowercase();
+        if value.is_empty() {
+            continue;
+        }
+        let parts = std::iter::once(value.as_str())
+            .chain(value.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+            .filter(|p| !p.is_empty());
+        for part in parts {
+            if similarity(&password, part) >= 0.7 {
+                return Some(name);
+            }
+        }
+    }
+    None
+}
+
+/// Ratcliff/Obershelp similarity, as Python's `SequenceMatcher.ratio()`: twice the number of
+/// matching characters over the total length.
+fn similarity(a: &str, b: &str) -> f64 {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let total = a.len() + b.len();
+    if total == 0 {
+        return 1.0;
+    }
+    let matches = matching_chars(&a, &b);
+    #[allow(clippy::cast_precision_loss)]
+    let ratio = 2.0 * matches as f64 / total as f64;
+    ratio
+}
+
+fn matching_chars(a: &[char], b: &[char]) -> usize {
+    // Longest common substring, then recurse on both sides of it.
+    let (mut best_len, mut best_a, mut best_b) = (0, 0, 0);
+    let mut prev = vec![0usize; b.len() + 1];
+    for i in 1..=a.len() {
+        let mut row = vec![0usize; b.len() + 1];
+        for j in 1..=b.len() {
+            if a[i - 1] == b[j - 1] {
+                row[j] = prev[j - 1] + 1;
+                if row[j] > best_len {
+                    (best_len, best_a, best_b) = (row[j], i - row[j], j - row[j]);
+                }
+            }
+        }
+        prev = row;
+    }
+    if best_len == 0 {
+        return 0;
+    }
+    best_len
+        + matching_chars(&a[..best_a], &b[..best_b])
+        + matching_chars(&a[best_a + best_len..], &b[best_b + best_len..])
+}
+
+/// Hashes a password with bcrypt. CPU-heavy: call it on the blocking pool
+/// ([`hash_password_async`]).
+pub fn hash_password(password: &str, cost: u32) -> Result<String, ApiError> {
+    bcrypt::hash(password, cost).map_err(ApiError::internal)
+}
+
+/// Checks a password against a stored hash; `false` for an unusable or malformed hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+/// [`hash_password`] on the blocking pool.
+pub async fn hash_password_async(password: String, cost: u32) -> Result<String, ApiError> {
+    tokio::task::spawn_blocking(move || hash_password(&password, cost)).await?
+}
+
+/// The stored value of an account that cannot log in with a password (Django's `!`).
+pub const UNUSABLE_PASSWORD: &str = "!";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(password: &str, attrs: &[(&str, &str)]) -> Vec<String> {
+        match validate_password(password, "password", attrs) {
+            Ok(()) => vec![],
+            Err(e) => e.errors().unwrap()["password"].clone(),
+        }
+    }
+
+    #[test]
+    fn each_rule_of_django() {
+        assert!(messages("Tr1cky-Horse-77", &[("username", "alice")]).is_empty());
+        assert!(messages("short", &[])[0].contains("too short"));
+        assert!(messages("1234567890123", &[])
+            .iter()
+            .any(|m| m.contains("entirely numeric")));
+        assert!(messages("password", &[])
+            .iter()
+            .any(|m| m.contains("too common")));
+        assert!(
+            messages("Password", &[])
+                .iter()
+                .any(|m| m.contains("too common")),
+            "case-insensitive"
+        );
+        let similar = messages("alice2026", &[("username", "alice2026")]);
+        assert!(
+            similar
+                .iter()
+                .any(|m| m.contains("similar to the username")),
+            "{similar:?}"
+        );
+        // Django splits the email at non-word characters: "smith1" alone is 0.75 similar.
+        let by_part = messages("johnsmith1", &[("email", "john.smith1@example.com")]);
+        assert!(
+            by_part.iter().any(|m| m.contains("similar to the email")),
+            "{by_part:?}"
+        );
+        assert!(messages("zebra-crossing-42", &[("username", "bob")]).is_empty());
+    }
+
+    #[test]
+    fn similarity_matches_python() {
+        // difflib.SequenceMatcher(None, "abcd", "bcde").ratio() == 0.75
+        assert!((similarity("abcd", "bcde") - 0.75).abs() < 1e-9);
+        assert!((similarity("", "") - 1.0).abs() < 1e-9);
+        assert!(similarity("alice", "zzzzz") < 0.1);
+    }
+
+    #[test]
+    fn hashes_verify() {
+        let hash = hash_password("Tr1cky-Horse-77", 4).unwrap();
+        assert!(verify_password("Tr1cky-Horse-77", &hash));
+        assert!(!verify_password("wrong", &hash));
+        assert!(!verify_password("anything", UNUSABLE_PASSWORD));
+    }
+}
