@@ -6,7 +6,9 @@
 
 pub mod model;
 pub mod password;
+pub mod public;
 pub mod values;
 
 pub use model::{create_account, NewAccount, User};
+pub use public::{authors_by_id, Author};
 pub use values::{Email, Username};

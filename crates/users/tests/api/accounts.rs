@@ -41,3 +41,21 @@ db_test!(async fn accounts_are_unique_case_insensitively(backend) {
     .await
     .unwrap();
 });
+
+db_test!(async fn authors_load_in_one_batch(backend) {
+    let test_db = tokio::task::spawn_blocking(move || TestDb::create(&backend)).await.unwrap();
+    test_db
+        .db
+        .run(|conn| {
+            let a = create_account(conn, &account("anna", "anna@example.com"))?;
+            let b = create_account(conn, &account("ben", "ben@example.com"))?;
+            let cards = plaza_users::authors_by_id(conn, &[b.id, a.id, a.id, 999_999])?;
+            assert_eq!(cards.len(), 2);
+            assert_eq!(cards[&a.id].username, "anna");
+            assert_eq!(cards[&b.id].avatar, None);
+            assert!(plaza_users::authors_by_id(conn, &[])?.is_empty());
+            Ok(())
+        })
+        .await
+        .unwrap();
+});

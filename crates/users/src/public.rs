@@ -1,0 +1,58 @@
+//! What other domains may know of a user: the public card shown beside their content.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use plaza_kernel::schema::users;
+use plaza_kernel::DbConn;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A user as shown beside a post, reply or message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Author {
+    /// Id.
+    pub id: i64,
+    /// Username.
+    pub username: String,
+    /// URL path of the avatar thumbnail (or avatar), if any.
+    pub avatar: Option<String>,
+}
+
+/// The public cards of `ids`, in one query (ids that do not exist are absent).
+pub fn authors_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, Author>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = users::table
+        .filter(users::id.eq_any(&unique))
+        .select((
+            users::id,
+            users::username,
+            users::avatar_thumbnail,
+            users::avatar,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, username, thumbnail, avatar)| {
+            let avatar = thumbnail.or(avatar).map(|path| media_url(&path));
+            (
+                id,
+                Author {
+                    id,
+                    username,
+                    avatar,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The URL path a file stored under `MEDIA_ROOT` is served at.
+pub fn media_url(path: &str) -> String {
+    format!("/media/{}", path.trim_start_matches('/'))
+}
