@@ -15,6 +15,7 @@
 //! - [`http`]: the middleware stack and `app()`, shared by the server and by tests.
 //! - [`services`]: the bundle of shared services registered as app data.
 //! - [`jobs`] and [`mail`]: the durable job queue and mail sent through it.
+//! - [`counts`]: counts domains contribute to `system/status` and user stats.
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -25,6 +26,7 @@ pub mod auth;
 pub mod bus;
 pub mod cache;
 pub mod config;
+pub mod counts;
 pub mod crypto;
 pub mod db;
 pub mod error;
