@@ -13,6 +13,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::{Db, PoolOptions};
 use crate::metrics::Metrics;
+use crate::realtime::Realtime;
 
 /// When the process started, for `system/status`.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +34,8 @@ pub struct Services {
     pub tokens: web::Data<TokenCodec>,
     /// Metrics.
     pub metrics: web::Data<Metrics>,
+    /// WebSocket hubs and per-process realtime state.
+    pub realtime: web::Data<Realtime>,
     /// Process start.
     pub started_at: web::Data<StartedAt>,
 }
@@ -90,13 +93,16 @@ impl Services {
             config.jwt_access_ttl,
             config.jwt_refresh_ttl,
         );
+        let metrics = web::Data::new(Metrics::new());
+        let realtime = web::Data::new(Realtime::new(bus.clone(), metrics.clone()));
         Self {
             config: web::Data::new(config),
             db: web::Data::new(db),
             cache: web::Data::new(cache),
             bus: web::Data::new(bus),
             tokens: web::Data::new(tokens),
-            metrics: web::Data::new(Metrics::new()),
+            metrics,
+            realtime,
             started_at: web::Data::new(StartedAt(Instant::now())),
         }
     }
@@ -109,6 +115,7 @@ impl Services {
             .app_data(self.bus.clone())
             .app_data(self.tokens.clone())
             .app_data(self.metrics.clone())
+            .app_data(self.realtime.clone())
             .app_data(self.started_at.clone());
     }
 }
