@@ -597,7 +597,7 @@ impl Room {
     }
 
     /// Applies an event published by another process.
-    fn apply(&self, envelope: Envelope) {
+    fn apply(&self, envelope: &Envelope) {
         if envelope.origin == self.instance {
             return; // delivered locally when it was sent
         }
@@ -658,7 +658,7 @@ async fn listen(room: Weak<Room>, mut subscription: Subscription) {
             Ok(bytes) => {
                 let Some(room) = room.upgrade() else { return };
                 match Envelope::decode(&bytes) {
-                    Some(envelope) => room.apply(envelope),
+                    Some(envelope) => room.apply(&envelope),
                     None => tracing::warn!(topic = subscription.topic(), "unreadable room event"),
                 }
             }
