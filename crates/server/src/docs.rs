@@ -48,6 +48,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(plaza_core::ApiDoc::openapi());
+    doc.merge(plaza_streaming::ApiDoc::openapi());
     doc
 }
 

@@ -22,6 +22,7 @@ pub use docs::openapi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
     plaza_core::configure(cfg);
+    plaza_streaming::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
 }

@@ -119,6 +119,8 @@ impl PeerSession {
                 )),
             };
             if flow == Flow::Disconnect {
+                // Leave first, so this client still hears the stream end if it created it.
+                self.leave().await;
                 socket.close(CloseCode::Normal, "disconnect");
                 break;
             }

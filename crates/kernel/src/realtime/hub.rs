@@ -680,3 +680,182 @@ async fn listen(room: Weak<Room>, mut subscription: Subscription) {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::realtime::outbound::{Next, QueueLimits};
+
+    /// Two processes: two hubs with their own instance ids on one bus.
+    fn two_hubs() -> (Hub, Hub) {
+        let bus = Bus::in_memory();
+        let metrics = Metrics::new();
+        (
+            Hub::new("test", Uuid::new_v4(), bus.clone(), &metrics),
+            Hub::new("test", Uuid::new_v4(), bus, &metrics),
+        )
+    }
+
+    fn member() -> Member {
+        Member {
+            id: Uuid::new_v4(),
+            outbound: Outbound::new(QueueLimits {
+                messages: 64,
+                bytes: 1 << 20,
+                slow_consumer_timeout: Duration::from_secs(60),
+            }),
+            info: Bytes::from_static(b"{}"),
+        }
+    }
+
+    async fn next_text(member: &Member) -> String {
+        match tokio::time::timeout(Duration::from_secs(5), member.outbound.next()).await {
+            Ok(Next::Message(OutMessage::Text(t))) => t.to_string(),
+            other => panic!("expected a text message, got {other:?}"),
+        }
+    }
+
+    fn queued(member: &Member) -> usize {
+        member.outbound.queued().0
+    }
+
+    /// Waits until the other process has applied what was published (the bus is async).
+    async fn settle(room: &RoomLease, id: Uuid, present: bool) {
+        for _ in 0..500 {
+            if room.contains(id) == present {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("room {} never saw {id} (present: {present})", room.name());
+    }
+
+    #[tokio::test]
+    async fn members_on_two_processes_reach_each_other_once() {
+        let (a, b) = two_hubs();
+        let (alice, bob, carol) = (member(), member(), member());
+
+        let room_a = a.open("r").await.unwrap();
+        room_a.add(alice.clone(), None).await.unwrap();
+        room_a.add(carol.clone(), None).await.unwrap();
+        let room_b = b.open("r").await.unwrap();
+        room_b.seed([
+            (alice.id, alice.info.clone()),
+            (carol.id, carol.info.clone()),
+        ]);
+        room_b
+            .add(bob.clone(), Some(OutMessage::text("bob joined")))
+            .await
+            .unwrap();
+        assert_eq!(next_text(&alice).await, "bob joined");
+        assert_eq!(next_text(&carol).await, "bob joined");
+        settle(&room_a, bob.id, true).await;
+
+        // Broadcast: local directly, remote through the bus; never back to the sender.
+        room_a
+            .broadcast(alice.id, OutMessage::text("hello"), Delivery::Reliable)
+            .await
+            .unwrap();
+        assert_eq!(next_text(&carol).await, "hello");
+        assert_eq!(next_text(&bob).await, "hello");
+        // Targeted across processes, then locally.
+        room_b
+            .send_to(
+                bob.id,
+                alice.id,
+                OutMessage::text("to alice"),
+                Delivery::Reliable,
+            )
+            .await
+            .unwrap();
+        assert_eq!(next_text(&alice).await, "to alice");
+        room_a
+            .send_to(
+                alice.id,
+                carol.id,
+                OutMessage::text("to carol"),
+                Delivery::Reliable,
+            )
+            .await
+            .unwrap();
+        assert_eq!(next_text(&carol).await, "to carol");
+        assert!(matches!(
+            room_a
+                .send_to(
+                    alice.id,
+                    Uuid::new_v4(),
+                    OutMessage::text("?"),
+                    Delivery::Reliable
+                )
+                .await,
+            Err(SendError::NotMember)
+        ));
+        // A round trip through b proves nothing else is in flight, then check for echoes and
+        // doubles.
+        room_b
+            .broadcast(bob.id, OutMessage::text("marker"), Delivery::Reliable)
+            .await
+            .unwrap();
+        assert_eq!(next_text(&alice).await, "marker");
+        assert_eq!(next_text(&carol).await, "marker");
+        assert_eq!((queued(&alice), queued(&bob), queued(&carol)), (0, 0, 0));
+
+        // Leaving is announced everywhere and updates both rosters.
+        room_b
+            .leave(bob.id, Some(OutMessage::text("bob left")))
+            .await
+            .unwrap();
+        assert_eq!(next_text(&alice).await, "bob left");
+        settle(&room_a, bob.id, false).await;
+        // A stale snapshot cannot bring a departed member back.
+        room_a.seed([(bob.id, Bytes::new())]);
+        assert!(!room_a.contains(bob.id));
+    }
+
+    #[tokio::test]
+    async fn closing_a_room_from_a_process_without_members_reaches_everyone() {
+        let (a, b) = two_hubs();
+        let alice = member();
+        let room_a = a.open("live").await.unwrap();
+        room_a.add(alice.clone(), None).await.unwrap();
+        b.close_room("live", Some(OutMessage::text("ended")))
+            .await
+            .unwrap();
+        assert_eq!(next_text(&alice).await, "ended");
+        settle(&room_a, alice.id, false).await;
+        assert!(room_a.is_closed());
+        assert_eq!(a.open_rooms(), 1, "open while a lease is held");
+        drop(room_a);
+        assert_eq!(a.open_rooms(), 0, "the last lease closes the room here");
+    }
+
+    #[tokio::test]
+    async fn droppable_messages_are_counted_per_room_delivery() {
+        let (a, _) = two_hubs();
+        let sender = member();
+        let slow = Member {
+            outbound: Outbound::new(QueueLimits {
+                messages: 1,
+                bytes: 1 << 20,
+                slow_consumer_timeout: Duration::from_secs(60),
+            }),
+            ..member()
+        };
+        let room = a.open("frames").await.unwrap();
+        room.add(sender.clone(), None).await.unwrap();
+        room.add(slow.clone(), None).await.unwrap();
+        let first = room
+            .broadcast(sender.id, OutMessage::text("f1"), Delivery::Droppable)
+            .await
+            .unwrap();
+        let second = room
+            .broadcast(sender.id, OutMessage::text("f2"), Delivery::Droppable)
+            .await
+            .unwrap();
+        assert_eq!((first.queued, first.dropped), (1, 0));
+        assert_eq!((second.queued, second.dropped), (0, 1));
+        assert_eq!(slow.outbound.counters().dropped, 1);
+    }
+}
