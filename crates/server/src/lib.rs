@@ -14,7 +14,8 @@ use actix_cors::Cors;
 use actix_web::middleware::Condition;
 use actix_web::{http::header, web, HttpServer};
 use anyhow::Context;
-use plaza_kernel::{db, Config, Services};
+use plaza_kernel::realtime::{CloseCode, CloseReason};
+use plaza_kernel::{db, Config, Realtime, Services};
 
 pub use docs::openapi;
 
@@ -97,7 +98,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!("Plaza listening on http://{addr} — API http://{addr}/api/v1/, docs http://{addr}/api/docs/");
     }
-    server.run().await?;
+    let running = server.run();
+    actix_rt::spawn(close_websockets_on_shutdown(services.realtime.clone()));
+    running.await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// At SIGTERM or SIGINT, tells every WebSocket client to go away (1001) after what is queued
+/// for it: the graceful shutdown then need not wait for long-lived connections, and clients
+/// reconnect to another instance at once.
+async fn close_websockets_on_shutdown(realtime: web::Data<Realtime>) {
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+    let closed = realtime.close_all(&CloseReason {
+        code: CloseCode::Away,
+        description: Some("server shutting down".to_owned()),
+    });
+    if closed > 0 {
+        tracing::info!(sockets = closed, "closing WebSockets for shutdown");
+    }
 }

@@ -104,6 +104,29 @@ pub fn join_stream(
     allow_anonymous: bool,
     peer: &PeerSpec,
 ) -> ApiResult<Result<Joined, Refusal>> {
+    let stream = match check_joinable(conn, stream_id, caller, allow_anonymous)? {
+        Ok(stream) => stream,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let now = plaza_kernel::time::now();
+    let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
+    model::count_join(conn, stream_id, now)?;
+    let peers = peers_of(conn, stream_id, Some(peer.peer_id))?;
+    Ok(Ok(Joined {
+        stream,
+        connection_id,
+        peers,
+    }))
+}
+
+/// The stream, if `caller` may join it now: it exists, is live, and an anonymous caller
+/// joins only a public stream when `allow_anonymous`.
+pub fn check_joinable(
+    conn: &mut DbConn,
+    stream_id: &str,
+    caller: Option<&Caller>,
+    allow_anonymous: bool,
+) -> ApiResult<Result<StreamRow, Refusal>> {
     let stream = match model::find_stream(conn, stream_id) {
         Ok(stream) => stream,
         Err(diesel::result::Error::NotFound) => return Ok(Err(stream_not_found())),
@@ -121,15 +144,7 @@ pub fn join_stream(
             "Authentication is required to join this stream.",
         )));
     }
-    let now = plaza_kernel::time::now();
-    let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
-    model::count_join(conn, stream_id, now)?;
-    let peers = peers_of(conn, stream_id, Some(peer.peer_id))?;
-    Ok(Ok(Joined {
-        stream,
-        connection_id,
-        peers,
-    }))
+    Ok(Ok(stream))
 }
 
 /// The refusal for an unknown stream.

@@ -289,6 +289,18 @@ impl PeerSession {
                 return Ok(());
             }
         }
+        // Refused joins change nothing: check before leaving the current stream.
+        if self.membership.is_some() {
+            let (caller, id) = (self.caller.clone(), stream_id.clone());
+            let allow_anonymous = self.runtime.allow_anonymous;
+            self.runtime
+                .db
+                .run(move |conn| {
+                    service::check_joinable(conn, &id, caller.as_ref(), allow_anonymous)
+                })
+                .await
+                .map_err(|e| api_refusal(&e))??;
+        }
         self.leave().await;
         let room = self
             .runtime

@@ -67,6 +67,7 @@ pub struct Realtime {
     states: Mutex<HashMap<TypeId, State>>,
     /// Open sockets, every endpoint together.
     open: Gauge,
+    sockets: Arc<socket::Registry>,
 }
 
 impl std::fmt::Debug for Realtime {
@@ -88,6 +89,7 @@ impl Realtime {
             hubs: Mutex::new(HashMap::new()),
             states: Mutex::new(HashMap::new()),
             open: Gauge::default(),
+            sockets: Arc::default(),
         }
     }
 
@@ -136,12 +138,24 @@ impl Realtime {
                 endpoint: endpoint.to_owned(),
             })
             .clone();
-        socket::accept(req, body, settings, [gauge, self.open.clone()])
+        socket::accept(
+            req,
+            body,
+            settings,
+            [gauge, self.open.clone()],
+            self.sockets.clone(),
+        )
     }
 
     /// WebSocket connections open in this process, every endpoint together.
     pub fn open_connections(&self) -> i64 {
         self.open.get()
+    }
+
+    /// Closes every WebSocket of this process after what is queued for it (at shutdown, so
+    /// clients reconnect to another instance at once instead of waiting for a timeout).
+    pub fn close_all(&self, reason: &CloseReason) -> usize {
+        self.sockets.close_all(reason)
     }
 }
 

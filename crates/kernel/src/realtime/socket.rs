@@ -2,6 +2,9 @@
 //! heartbeat pings, and [`Socket::recv`] yielding the client's messages while it answers pings,
 //! enforces the size limit and the client timeout, and notices when the connection closes.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::dev::Payload;
@@ -17,6 +20,37 @@ use super::frames::{Frame, FrameReader};
 use super::outbound::{Delivery, Next, OutMessage, Outbound, QueueLimits};
 use crate::config::StreamingConfig;
 use crate::error::ApiError;
+
+/// The open sockets of a process, so they can all be closed at shutdown.
+#[derive(Default)]
+pub(crate) struct Registry {
+    next: AtomicU64,
+    sockets: Mutex<HashMap<u64, Outbound>>,
+}
+
+impl Registry {
+    fn add(&self, outbound: &Outbound) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(id, outbound.clone());
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub(crate) fn close_all(&self, reason: &CloseReason) -> usize {
+        let sockets: Vec<Outbound> = self.lock().values().cloned().collect();
+        for outbound in &sockets {
+            outbound.close(reason.clone());
+        }
+        sockets.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Outbound>> {
+        self.sockets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// How long a close frame may take to leave before the connection is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -82,6 +116,7 @@ pub(crate) fn accept(
     body: web::Payload,
     settings: SocketSettings,
     connections: [Gauge; 2],
+    registry: Arc<Registry>,
 ) -> Result<(HttpResponse, Socket), ApiError> {
     check_upgrade(req)?;
     // actix-ws writes our frames; we read the raw payload ourselves (see `frames`), so its
@@ -102,6 +137,7 @@ pub(crate) fn accept(
     for gauge in &connections {
         gauge.inc();
     }
+    let registration = registry.add(&outbound);
     Ok((
         response,
         Socket {
@@ -111,6 +147,8 @@ pub(crate) fn accept(
             client_timeout: settings.client_timeout,
             last_seen: Instant::now(),
             connections,
+            registry,
+            registration,
         },
     ))
 }
@@ -123,6 +161,8 @@ pub struct Socket {
     client_timeout: Duration,
     last_seen: Instant,
     connections: [Gauge; 2],
+    registry: Arc<Registry>,
+    registration: u64,
 }
 
 impl std::fmt::Debug for Socket {
@@ -217,6 +257,7 @@ impl Drop for Socket {
         for gauge in &self.connections {
             gauge.dec();
         }
+        self.registry.remove(self.registration);
     }
 }
 

@@ -228,6 +228,13 @@ db_test!(async fn every_error_leaves_the_connection_usable(backend) {
     }
     // The viewer saw none of it.
     viewer.roundtrip().await;
+    // A refused join changes nothing: the viewer is still in the stream.
+    viewer
+        .send(json!({"type": "join_stream", "stream_id": uuid::Uuid::new_v4()}))
+        .await;
+    viewer.expect_error("stream_not_found").await;
+    peer.send(frame("QQ==", "deltaframe", 1)).await;
+    viewer.expect("video_frame").await;
 
     // An ended stream cannot be joined.
     peer.send(json!({"type": "leave_stream"})).await;
