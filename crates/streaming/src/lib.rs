@@ -16,6 +16,7 @@
 pub mod ice;
 pub mod model;
 pub mod protocol;
+pub mod reaper;
 pub mod routes;
 pub mod runtime;
 pub mod service;

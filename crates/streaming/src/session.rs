@@ -120,12 +120,12 @@ impl PeerSession {
             };
             if flow == Flow::Disconnect {
                 // Leave first, so this client still hears the stream end if it created it.
-                self.leave().await;
+                Box::pin(self.leave()).await;
                 socket.close(CloseCode::Normal, "disconnect");
                 break;
             }
         }
-        self.leave().await;
+        Box::pin(self.leave()).await;
     }
 
     fn send(&self, message: &ServerMessage<'_>) {
@@ -145,11 +145,12 @@ impl PeerSession {
             Err(refusal) => return self.refuse(&refusal),
         };
         let result = match message {
-            ClientMessage::CreateStream(spec) => self.create(spec).await,
-            ClientMessage::JoinStream { stream_id } => self.join(&stream_id).await,
+            // Rare and with deep futures: boxed, so an idle connection's task stays small.
+            ClientMessage::CreateStream(spec) => Box::pin(self.create(spec)).await,
+            ClientMessage::JoinStream { stream_id } => Box::pin(self.join(&stream_id)).await,
             ClientMessage::LeaveStream => match self.current() {
                 Some(_) => {
-                    self.leave().await;
+                    Box::pin(self.leave()).await;
                     Ok(())
                 }
                 None => Err(not_in_stream()),

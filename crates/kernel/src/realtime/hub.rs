@@ -218,10 +218,12 @@ impl Hub {
     }
 
     async fn publish(&self, name: &str, envelope: &Envelope) -> Result<(), BusError> {
-        self.inner
-            .bus
-            .publish(&topic(self.inner.endpoint, name), envelope.encode())
-            .await
+        Box::pin(
+            self.inner
+                .bus
+                .publish(&topic(self.inner.endpoint, name), envelope.encode()),
+        )
+        .await
     }
 }
 
@@ -593,7 +595,9 @@ impl Room {
     }
 
     async fn publish(&self, envelope: Envelope) -> Result<(), BusError> {
-        self.bus.publish(&self.topic, envelope.encode()).await
+        // Boxed: a Redis publish is a deep future, and every connection task that may publish
+        // would otherwise carry its size while idle.
+        Box::pin(self.bus.publish(&self.topic, envelope.encode())).await
     }
 
     /// Applies an event published by another process.

@@ -161,3 +161,65 @@ db_test!(async fn the_reaper_ends_streams_whose_creator_process_died(backend) {
         .unwrap();
     assert!(again.is_empty());
 });
+
+db_test!(async fn the_reaper_tells_the_peers_still_connected(backend) {
+    let app = app(backend).await;
+    let (alice, bob, carol) = (
+        app.create_user("alice").await,
+        app.create_user("bob").await,
+        app.create_user("carol").await,
+    );
+    let mut creator = Peer::connect(&app, &alice).await;
+    let stream = creator.create("watched").await;
+    let mut ghost = Peer::connect(&app, &bob).await;
+    ghost.join(&stream).await;
+    creator.expect("peer_joined").await;
+    let mut viewer = Peer::connect(&app, &carol).await;
+    viewer.join(&stream).await;
+    creator.expect("peer_joined").await;
+    ghost.expect("peer_joined").await;
+
+    // bob's process "died": his heartbeat is old.
+    let long_ago = plaza_kernel::time::now() - chrono::Duration::hours(1);
+    let ghost_id = ghost.peer_id.clone();
+    app.db()
+        .run(move |conn| {
+            diesel::update(stream_connections::table.filter(stream_connections::peer_id.eq(&ghost_id)))
+                .set(stream_connections::last_seen_at.eq(long_ago))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let rt = runtime(&app);
+    let reaped = plaza_streaming::reaper::reap(app.db(), &rt.hub, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(reaped.gone_peers.len(), 1);
+    assert_eq!(creator.expect("peer_left").await["peer_id"], ghost.peer_id);
+    assert_eq!(viewer.expect("peer_left").await["peer_id"], ghost.peer_id);
+    assert_eq!(stream_row(&app, &stream).await.current_peers, 2);
+
+    // Then the creator's.
+    let creator_id = creator.peer_id.clone();
+    app.db()
+        .run(move |conn| {
+            diesel::update(stream_connections::table.filter(stream_connections::peer_id.eq(&creator_id)))
+                .set(stream_connections::last_seen_at.eq(long_ago))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let reaped = plaza_streaming::reaper::reap(app.db(), &rt.hub, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(reaped.ended_streams, vec![stream.clone()]);
+    assert_eq!(viewer.expect("stream_ended").await["stream_id"], stream);
+    assert_eq!(creator.expect("stream_ended").await["stream_id"], stream);
+    assert_eq!(stream_row(&app, &stream).await.end_reason.as_deref(), Some("creator_lost"));
+    assert_eq!(
+        plaza_streaming::reaper::stale_after(&app.services.config),
+        Duration::from_secs(60)
+    );
+});
