@@ -80,6 +80,32 @@ async fn serve_delivers_queued_mail_with_its_inprocess_worker() {
         Some("https://plaza.test/verify?token=t0k3n")
     );
 
+    // The staff endpoints are served, and documented.
+    let res = plaza
+        .client
+        .get(plaza.url("/api/v1/core/system/status/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let schema: serde_json::Value = plaza
+        .client
+        .get(plaza.url("/api/schema/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/core/system/status/",
+        "/api/v1/core/jobs/",
+        "/api/v1/core/jobs/{id}/",
+        "/api/v1/core/jobs/{id}/retry/",
+    ] {
+        assert!(schema["paths"][path].is_object(), "{path} in the schema");
+    }
+
     // The queue's depth is exported.
     let metrics = plaza
         .client
