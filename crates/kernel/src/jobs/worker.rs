@@ -635,13 +635,15 @@ impl Worker {
                     }
                 }
             }
-            let idle = self
+            let ids: Vec<i64> = self
                 .inner
                 .running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .is_empty();
-            if idle {
+                .keys()
+                .copied()
+                .collect();
+            if ids.is_empty() {
                 continue;
             }
             let worker = self.inner.id.clone();
@@ -653,6 +655,7 @@ impl Worker {
                     Ok(store::extend_leases(
                         conn,
                         &worker,
+                        &ids,
                         lease,
                         crate::time::now(),
                     )?)
