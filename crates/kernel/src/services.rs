@@ -95,6 +95,7 @@ impl Services {
         );
         let metrics = web::Data::new(Metrics::new());
         let realtime = web::Data::new(Realtime::new(bus.clone(), metrics.clone()));
+        let db = db.with_metrics(metrics.clone().into_inner());
         Self {
             config: web::Data::new(config),
             db: web::Data::new(db),

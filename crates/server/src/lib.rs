@@ -2,22 +2,56 @@
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
 //! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
-//! (as domains land) the forum's original paths. `bin/plaza` calls [`serve`] and the
-//! [`commands`].
+//! (as domains land) the forum's original paths. It also gathers every domain's background
+//! jobs ([`job_registry`]) and counts ([`counts`]). `bin/plaza` calls [`serve`], [`worker`]
+//! and the [`commands`].
 
 pub mod commands;
 pub mod docs;
 mod ops;
 pub mod telemetry;
+mod workers;
+
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::middleware::Condition;
 use actix_web::{http::header, web, HttpServer};
 use anyhow::Context;
+use diesel::prelude::*;
+use plaza_kernel::counts::Counts;
+use plaza_kernel::jobs::JobRegistry;
 use plaza_kernel::realtime::{CloseCode, CloseReason};
+use plaza_kernel::schema::users;
 use plaza_kernel::{db, Config, Realtime, Services};
 
 pub use docs::openapi;
+pub use workers::{worker, WorkerArgs};
+
+/// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)
+/// included. Each domain with background work adds a line here.
+pub fn job_registry() -> JobRegistry {
+    let mut registry = JobRegistry::new();
+    plaza_streaming::register_jobs(&mut registry);
+    registry
+}
+
+/// The counts domains contribute to `system/status` and user stats. Each domain with
+/// counts adds its own here. `realtime` is this process's (for `open_websockets`).
+pub fn counts(realtime: &web::Data<Realtime>) -> Counts {
+    let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
+    plaza_streaming::add_counts(counts, realtime.clone())
+}
+
+/// Registers what the domains contribute beside their routes: the job registry (which
+/// kinds hide secrets from staff, the periodic jobs) and the counts of `system/status`.
+pub fn register_contributions(
+    cfg: &mut web::ServiceConfig,
+    registry: &web::Data<JobRegistry>,
+    counts: &web::Data<Counts>,
+) {
+    cfg.app_data(registry.clone()).app_data(counts.clone());
+}
 
 /// Every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -75,7 +109,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests (up to 30 s).
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests (up to 30 s). With
+/// `WORKER_INPROCESS` (the default) it runs a job worker too, which stops with it: running
+/// jobs get `WORKER_SHUTDOWN_GRACE` to finish, the rest go back to the queue.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let workers = config.workers;
@@ -86,10 +122,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         bus = services.bus.kind(),
         "services ready"
     );
+    let registry = Arc::new(job_registry());
+    registry.check()?;
+    let worker = if services.config.jobs.inprocess {
+        Some(workers::start(&services, registry.clone())?)
+    } else {
+        None
+    };
+    if let Some(worker) = &worker {
+        // Stop taking jobs as soon as the signal arrives, while HTTP drains.
+        let stopper = worker.stopper();
+        tokio::spawn(async move {
+            workers::shutdown_signal().await;
+            stopper.stop();
+        });
+    }
+
     let app_services = services.clone();
+    let registry = web::Data::from(registry);
+    let counts = web::Data::new(counts(&services.realtime));
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
-        plaza_kernel::http::app(&app_services, configure).wrap(cors)
+        let (registry, counts) = (registry.clone(), counts.clone());
+        plaza_kernel::http::app(&app_services, move |cfg| {
+            register_contributions(cfg, &registry, &counts);
+            configure(cfg);
+        })
+        .wrap(cors)
     })
     .workers(workers)
     .shutdown_timeout(30)
@@ -100,7 +159,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let running = server.run();
     actix_rt::spawn(close_websockets_on_shutdown(services.realtime.clone()));
-    running.await?;
+    let served = running.await;
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -109,21 +172,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 /// for it: the graceful shutdown then need not wait for long-lived connections, and clients
 /// reconnect to another instance at once.
 async fn close_websockets_on_shutdown(realtime: web::Data<Realtime>) {
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+    workers::shutdown_signal().await;
     let closed = realtime.close_all(&CloseReason {
         code: CloseCode::Away,
         description: Some("server shutting down".to_owned()),

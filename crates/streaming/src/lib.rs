@@ -14,6 +14,7 @@
 //! `Config`, `TokenCodec` and `Realtime` (all registered by `Services::register`).
 
 pub mod ice;
+pub mod jobs;
 pub mod model;
 pub mod protocol;
 pub mod reaper;
@@ -30,6 +31,7 @@ use plaza_kernel::schema::video_streams;
 use plaza_kernel::Realtime;
 use utoipa::OpenApi;
 
+pub use jobs::register_jobs;
 pub use session::webrtc_socket;
 
 /// The OpenAPI description of this crate's endpoints.

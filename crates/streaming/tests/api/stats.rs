@@ -223,3 +223,40 @@ db_test!(async fn the_reaper_tells_the_peers_still_connected(backend) {
         Duration::from_secs(60)
     );
 });
+
+db_test!(async fn the_periodic_job_reaps_and_announces_through_the_bus(backend) {
+    let app = app(backend).await;
+    let (alice, bob) = (app.create_user("alice").await, app.create_user("bob").await);
+    let mut creator = Peer::connect(&app, &alice).await;
+    let stream = creator.create("reaped by the job").await;
+    let mut viewer = Peer::connect(&app, &bob).await;
+    viewer.join(&stream).await;
+    creator.expect("peer_joined").await;
+
+    let long_ago = plaza_kernel::time::now() - chrono::Duration::hours(1);
+    let creator_id = creator.peer_id.clone();
+    app.db()
+        .run(move |conn| {
+            diesel::update(stream_connections::table.filter(stream_connections::peer_id.eq(&creator_id)))
+                .set(stream_connections::last_seen_at.eq(long_ago))
+                .execute(conn)?;
+            plaza_kernel::jobs::enqueue(
+                conn,
+                &plaza_streaming::jobs::ReapStreams {},
+                plaza_kernel::jobs::JobOptions::default(),
+            )?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut registry = plaza_kernel::jobs::JobRegistry::empty();
+    plaza_streaming::register_jobs(&mut registry);
+    registry.check().unwrap();
+    let summary = app.run_jobs(registry).await;
+    assert_eq!(summary.succeeded, 1);
+    // The job's own hub only publishes; this server's room applies it.
+    assert_eq!(viewer.expect("stream_ended").await["stream_id"], stream);
+    assert_eq!(creator.expect("stream_ended").await["stream_id"], stream);
+    viewer.send(json!({"type": "offer", "offer": {}})).await;
+    viewer.expect_error("not_in_stream").await;
+});
