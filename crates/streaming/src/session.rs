@@ -257,7 +257,10 @@ impl PeerSession {
             room,
             stats,
         });
-        added.map_err(|_| unavailable())?;
+        if let Err(error) = added {
+            // In the room here; only peers on other instances were not told (the bus is down).
+            tracing::warn!(%error, stream = %stream_id, "could not announce a new peer");
+        }
         self.send(&ServerMessage::StreamCreated {
             stream_id: &stream_id,
             title: &spec.title,
@@ -345,7 +348,10 @@ impl PeerSession {
             room,
             stats,
         });
-        added.map_err(|_| unavailable())?;
+        if let Err(error) = added {
+            // In the room here; only peers on other instances were not told (the bus is down).
+            tracing::warn!(%error, stream = %stream_id, "could not announce a new peer");
+        }
         self.send(&ServerMessage::StreamJoined {
             stream_id: &stream_id,
             title: &joined.stream.title,
