@@ -267,15 +267,17 @@ async fn write(outbound: Outbound, mut session: Session, heartbeat: Duration) {
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // The ping first: a busy queue must not starve it, or a client that only receives
+        // would never answer one and be timed out.
         let next = tokio::select! {
             biased;
-            next = outbound.next() => next,
             _ = ping.tick() => {
                 if send(&outbound, session.ping(b"")).await.is_err() {
                     return;
                 }
                 continue;
             }
+            next = outbound.next() => next,
         };
         let sent = match next {
             Next::Message(OutMessage::Text(text)) => send(&outbound, session.text(text)).await,
