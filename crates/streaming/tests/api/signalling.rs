@@ -401,3 +401,41 @@ db_test!(async fn a_silent_client_is_closed_and_a_live_one_is_kept(backend) {
     let (code, reason) = silent.ws.expect_closed().await.expect("a close frame");
     assert_eq!((code, reason.as_str()), (1008, "heartbeat timeout"));
 });
+
+db_test!(async fn a_viewer_that_only_receives_stays_connected(backend) {
+    let app = app_with(
+        backend,
+        &[("STREAM_HEARTBEAT_INTERVAL", "1"), ("STREAM_CLIENT_TIMEOUT", "2")],
+    )
+    .await;
+    let (alice, bob) = (app.create_user("alice").await, app.create_user("bob").await);
+    let mut creator = Peer::connect(&app, &alice).await;
+    let stream = creator.create("busy").await;
+    let mut viewer = Peer::connect(&app, &bob).await;
+    viewer.join(&stream).await;
+    creator.expect("peer_joined").await;
+
+    // A steady flow of frames for longer than the client timeout: the viewer sends nothing
+    // but the pongs to the server's pings, which must get through the busy queue.
+    let frames = 400;
+    let reader = tokio::spawn(async move {
+        for _ in 0..frames {
+            viewer.expect("video_frame").await;
+        }
+        viewer
+    });
+    let creator_task = tokio::spawn(async move {
+        let mut creator = creator;
+        for i in 0..frames {
+            creator.send(frame("QUJD", "deltaframe", i)).await;
+            if i % 40 == 0 {
+                creator.roundtrip().await; // the creator answers pings too
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        creator
+    });
+    let mut viewer = reader.await.unwrap();
+    let _creator = creator_task.await.unwrap();
+    viewer.roundtrip().await;
+});
