@@ -205,6 +205,8 @@ diesel::table! {
         session_id -> BigInt,
         token_hash -> Varchar,
         jti -> Varchar,
+        access_jti -> Varchar,
+        access_expires_at -> Timestamp,
         ip_address -> Nullable<Varchar>,
         created_at -> Timestamp,
         expires_at -> Timestamp,

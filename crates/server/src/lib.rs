@@ -1,12 +1,14 @@
 //! # plaza-server
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
-//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
-//! (as domains land) the forum's original paths. `bin/plaza` calls [`serve`] and the
+//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, the
+//! public media files (`/media/`), and the forum's original paths ([`legacy`]). `bin/plaza` calls [`serve`] and the
 //! [`commands`].
 
 pub mod commands;
 pub mod docs;
+pub mod legacy;
+pub mod media;
 mod ops;
 pub mod telemetry;
 
@@ -22,6 +24,10 @@ pub use docs::openapi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
     plaza_core::configure(cfg);
+    plaza_authentication::configure(cfg);
+    plaza_users::configure(cfg);
+    legacy::configure(cfg);
+    media::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
 }

@@ -40,10 +40,7 @@ pub struct Processed {
 }
 
 fn not_an_image() -> ApiError {
-    ApiError::invalid_field(
-        "file",
-        "Upload a valid image: PNG, JPEG, WebP or GIF.",
-    )
+    ApiError::invalid_field("file", "Upload a valid image: PNG, JPEG, WebP or GIF.")
 }
 
 /// Checks and converts an upload. CPU-heavy: run it on the blocking pool.
@@ -155,7 +152,9 @@ pub fn remove(media_root: &Path, relatives: &[String]) {
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => tracing::warn!(path = %path.display(), error = %err, "could not remove a media file"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "could not remove a media file")
+            }
         }
     }
 }
@@ -184,7 +183,10 @@ mod tests {
         let done = process(&png(600, 300, true)).unwrap();
         assert_eq!(done.thumbnail_ext, "png");
         let thumb = image::load_from_memory(&done.thumbnail).unwrap();
-        assert_eq!((thumb.width(), thumb.height()), (THUMBNAIL_SIZE, THUMBNAIL_SIZE));
+        assert_eq!(
+            (thumb.width(), thumb.height()),
+            (THUMBNAIL_SIZE, THUMBNAIL_SIZE)
+        );
 
         let done = process(&png(2000, 1000, false)).unwrap();
         assert_eq!((done.avatar_ext, done.thumbnail_ext), ("jpg", "jpg"));
@@ -194,8 +196,14 @@ mod tests {
 
     #[test]
     fn content_decides_not_names() {
-        assert_eq!(process(b"GIF89a-but-not-really").unwrap_err().code(), "validation_error");
-        assert_eq!(process(b"%PDF-1.7 hello").unwrap_err().code(), "validation_error");
+        assert_eq!(
+            process(b"GIF89a-but-not-really").unwrap_err().code(),
+            "validation_error"
+        );
+        assert_eq!(
+            process(b"%PDF-1.7 hello").unwrap_err().code(),
+            "validation_error"
+        );
         let mut truncated = png(64, 64, false);
         truncated.truncate(40);
         assert_eq!(process(&truncated).unwrap_err().code(), "validation_error");
@@ -213,6 +221,9 @@ mod tests {
         );
         assert_eq!(media_path(root, "../etc/passwd"), None);
         assert_eq!(media_path(root, "/etc/passwd"), None);
-        assert_eq!(media_path(root, "avatars/./a.png"), Some(PathBuf::from("/srv/media/avatars/a.png")));
+        assert_eq!(
+            media_path(root, "avatars/./a.png"),
+            Some(PathBuf::from("/srv/media/avatars/a.png"))
+        );
     }
 }

@@ -2,9 +2,9 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use plaza_kernel::auth::TokenSubject;
 use plaza_kernel::db::{self, DbConn};
 use plaza_kernel::schema::users;
-use plaza_kernel::auth::TokenSubject;
 use plaza_kernel::{ApiResult, Role};
 
 use crate::privacy::PrivacySettings;
@@ -81,7 +81,9 @@ impl User {
 
     /// Whether the account has a password it can log in with.
     pub fn has_usable_password(&self) -> bool {
-        !self.password.starts_with(crate::password::UNUSABLE_PASSWORD)
+        !self
+            .password
+            .starts_with(crate::password::UNUSABLE_PASSWORD)
     }
 
     /// The subject new tokens are signed for.

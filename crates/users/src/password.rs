@@ -209,7 +209,12 @@ fn verify_django_pbkdf2(password: &str, encoded: &str) -> bool {
         return false;
     }
     let mut derived = vec![0u8; expected.len()];
-    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut derived);
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
     plaza_kernel::crypto::constant_time_eq(&derived, &expected)
 }
 

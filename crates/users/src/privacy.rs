@@ -203,7 +203,9 @@ mod tests {
         assert_eq!(merged.profile_visibility, Audience::Private);
         assert!(!merged.searchable);
         assert!(merged.show_real_name);
-        assert!(serde_json::from_str::<PrivacyPatch>(r#"{"profile_visibility": "friends"}"#).is_err());
+        assert!(
+            serde_json::from_str::<PrivacyPatch>(r#"{"profile_visibility": "friends"}"#).is_err()
+        );
     }
 
     #[test]

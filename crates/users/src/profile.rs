@@ -317,9 +317,8 @@ impl ProfilePatch {
 
 fn tag_list(items: &[String]) -> Result<(), ValidationError> {
     if items.len() > MAX_TAGS {
-        return Err(ValidationError::new("length").with_message(
-            format!("Ensure this list has no more than {MAX_TAGS} items.").into(),
-        ));
+        return Err(ValidationError::new("length")
+            .with_message(format!("Ensure this list has no more than {MAX_TAGS} items.").into()));
     }
     if items
         .iter()
@@ -336,7 +335,8 @@ fn language_tag(tag: &str) -> Result<(), ValidationError> {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-    let rest_ok = parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     if primary_ok && rest_ok && tag.len() <= 16 {
         Ok(())
     } else {
@@ -445,7 +445,10 @@ pub fn update(conn: &mut DbConn, user_id: i64, patch: &ProfilePatch) -> QueryRes
         location: patch.location.as_deref().map(str::trim),
         company: patch.company.as_deref().map(str::trim),
         job_title: patch.job_title.as_deref().map(str::trim),
-        skills: patch.skills.as_deref().map(|s| to_json_list(&normalise_tags(s))),
+        skills: patch
+            .skills
+            .as_deref()
+            .map(|s| to_json_list(&normalise_tags(s))),
         interests: patch
             .interests
             .as_deref()
@@ -487,7 +490,12 @@ mod tests {
         for bad in ["", "e", "english-language-tag", "zh--x", "12"] {
             assert!(language_tag(bad).is_err(), "{bad}");
         }
-        for ok in ["UTC", "Asia/Shanghai", "America/Argentina/Buenos_Aires", "Etc/GMT+8"] {
+        for ok in [
+            "UTC",
+            "Asia/Shanghai",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT+8",
+        ] {
             assert!(timezone_name(ok).is_ok(), "{ok}");
         }
         for bad in ["", "Asia//Shanghai", "../etc", "Asia/Shang hai"] {

@@ -55,14 +55,12 @@ fn parse_ordering(spec: Option<&str>) -> ApiResult<Vec<(SortKey, bool)>> {
                 "username" => SortKey::Username,
                 "date_joined" => SortKey::DateJoined,
                 "last_login" => SortKey::LastLogin,
-                other => {
-                    return Err(ApiError::invalid_field(
-                        "ordering",
-                        format!(
-                            "Cannot order by \"{other}\"; use id, username, date_joined or last_login."
-                        ),
-                    ))
-                }
+                other => return Err(ApiError::invalid_field(
+                    "ordering",
+                    format!(
+                        "Cannot order by \"{other}\"; use id, username, date_joined or last_login."
+                    ),
+                )),
             };
             Ok((key, descending))
         })
@@ -319,10 +317,22 @@ fn ensure_staff_fields(caller: &Caller, target: &User, patch: &UserPatch) -> Api
         return Ok(());
     }
     let changes = [
-        ("is_active", patch.is_active.is_some_and(|v| v != target.is_active)),
-        ("is_staff", patch.is_staff.is_some_and(|v| v != target.is_staff)),
-        ("is_premium", patch.is_premium.is_some_and(|v| v != target.is_premium)),
-        ("is_verified", patch.is_verified.is_some_and(|v| v != target.is_verified)),
+        (
+            "is_active",
+            patch.is_active.is_some_and(|v| v != target.is_active),
+        ),
+        (
+            "is_staff",
+            patch.is_staff.is_some_and(|v| v != target.is_staff),
+        ),
+        (
+            "is_premium",
+            patch.is_premium.is_some_and(|v| v != target.is_premium),
+        ),
+        (
+            "is_verified",
+            patch.is_verified.is_some_and(|v| v != target.is_verified),
+        ),
         ("role", patch.role.is_some_and(|r| r != target.role())),
     ];
     match changes.iter().find(|(_, changed)| *changed) {
@@ -411,9 +421,7 @@ pub fn update_user(
         return Err(ApiError::validation(errors));
     }
 
-    let privacy = patch
-        .privacy_settings
-        .map(|p| target.privacy().merged(&p));
+    let privacy = patch.privacy_settings.map(|p| target.privacy().merged(&p));
     let email_changed = email.as_ref().is_some_and(|e| e.key() != target.email_key);
     let is_verified = match patch.is_verified {
         Some(v) if caller.is_staff() => Some(v),
@@ -487,7 +495,10 @@ pub fn update_user(
 }
 
 /// The privileged fields `patch` changes, with their new values.
-fn privilege_changes(target: &User, patch: &UserPatch) -> BTreeMap<&'static str, serde_json::Value> {
+fn privilege_changes(
+    target: &User,
+    patch: &UserPatch,
+) -> BTreeMap<&'static str, serde_json::Value> {
     let mut out = BTreeMap::new();
     if let Some(v) = patch.is_active.filter(|v| *v != target.is_active) {
         out.insert("is_active", v.into());
@@ -574,6 +585,17 @@ pub fn set_password(conn: &mut DbConn, user_id: i64, hash: &str) -> QueryResult<
     diesel::update(users::table.find(user_id))
         .set((
             users::password.eq(hash),
+            users::updated_at.eq(plaza_kernel::time::now()),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Marks the account's email address verified (the authentication domain's email flows).
+pub fn mark_verified(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::is_verified.eq(true),
             users::updated_at.eq(plaza_kernel::time::now()),
         ))
         .execute(conn)

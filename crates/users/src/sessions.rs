@@ -49,8 +49,12 @@ pub struct TokenPair {
 pub trait Sessions: Send + Sync + 'static {
     /// Ends every live session of `user_id`; returns how many. Runs inside the caller's
     /// transaction.
-    fn revoke_all(&self, conn: &mut DbConn, user_id: i64, reason: &'static str)
-        -> QueryResult<usize>;
+    fn revoke_all(
+        &self,
+        conn: &mut DbConn,
+        user_id: i64,
+        reason: &'static str,
+    ) -> QueryResult<usize>;
 
     /// Opens a new session for `user` and returns its first tokens.
     fn open(

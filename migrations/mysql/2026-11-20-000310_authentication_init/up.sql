@@ -20,12 +20,15 @@ CREATE TABLE auth_sessions (
     CONSTRAINT fk_auth_sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Refresh tokens of a session; each is spent (used_at) when rotated.
+-- Refresh tokens of a session; each is spent (used_at) when rotated. The access token issued
+-- with it is remembered so that ending the session revokes it too.
 CREATE TABLE refresh_tokens (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     session_id BIGINT NOT NULL,
     token_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     jti VARCHAR(64) NOT NULL,
+    access_jti VARCHAR(64) NOT NULL,
+    access_expires_at DATETIME(6) NOT NULL,
     ip_address VARCHAR(45) NULL,
     created_at DATETIME(6) NOT NULL,
     expires_at DATETIME(6) NOT NULL,

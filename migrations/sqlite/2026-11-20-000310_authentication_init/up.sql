@@ -19,12 +19,15 @@ CREATE UNIQUE INDEX uq_auth_sessions_family ON auth_sessions (family);
 CREATE INDEX idx_auth_sessions_user ON auth_sessions (user_id, revoked_at, expires_at);
 CREATE INDEX idx_auth_sessions_expires ON auth_sessions (expires_at);
 
--- Refresh tokens of a session; each is spent (used_at) when rotated.
+-- Refresh tokens of a session; each is spent (used_at) when rotated. The access token issued
+-- with it is remembered so that ending the session revokes it too.
 CREATE TABLE refresh_tokens (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     session_id BIGINT NOT NULL REFERENCES auth_sessions (id) ON DELETE CASCADE,
     token_hash CHAR(64) NOT NULL,
     jti VARCHAR(64) NOT NULL,
+    access_jti VARCHAR(64) NOT NULL,
+    access_expires_at TIMESTAMP NOT NULL,
     ip_address VARCHAR(45) NULL,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,

@@ -153,8 +153,12 @@ pub trait Section {
     type Patch: DeserializeOwned + Validate + Send + 'static;
 
     /// The entries of a résumé, in display order.
-    fn list(conn: &mut DbConn, resume_id: i64, offset: i64, limit: i64)
-        -> QueryResult<Vec<Self::Item>>;
+    fn list(
+        conn: &mut DbConn,
+        resume_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<Self::Item>>;
     /// How many entries a résumé has.
     fn count(conn: &mut DbConn, resume_id: i64) -> QueryResult<i64>;
     /// One entry of a résumé.
@@ -395,8 +399,11 @@ pub fn delete_entry<S: Section>(conn: &mut DbConn, user_id: i64, id: i64) -> Api
 /// read it (403 otherwise; 404 for an unknown or inactive user).
 pub fn for_viewer(conn: &mut DbConn, viewer: Viewer, user_id: i64) -> ApiResult<Resume> {
     let user = crate::service::find_visible(conn, viewer, user_id)?;
-    if !viewer.sees_all_of(user_id) && !user.privacy().resume_visibility.admits(viewer.signed_in()) {
-        return Err(ApiError::permission_denied("This résumé is not shared with you."));
+    if !viewer.sees_all_of(user_id) && !user.privacy().resume_visibility.admits(viewer.signed_in())
+    {
+        return Err(ApiError::permission_denied(
+            "This résumé is not shared with you.",
+        ));
     }
     load(conn, user_id)
 }

@@ -26,7 +26,9 @@ use crate::profile::{self, Profile, ProfilePatch};
 use crate::public::media_url;
 use crate::service;
 use crate::sessions::{ClientInfo, Sessions};
-use crate::types::{AvatarOut, PasswordChange, PasswordChanged, Settings, SettingsUpdate, UserPatch, UserStats};
+use crate::types::{
+    AvatarOut, PasswordChange, PasswordChanged, Settings, SettingsUpdate, UserPatch, UserStats,
+};
 use crate::views::UserDetail;
 
 /// The caller's account, with its profile.
@@ -61,7 +63,17 @@ pub async fn replace_me(
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    super::users::update(db, cache, tokens, sessions, caller, id, body.into_inner(), true).await
+    super::users::update(
+        db,
+        cache,
+        tokens,
+        sessions,
+        caller,
+        id,
+        body.into_inner(),
+        true,
+    )
+    .await
 }
 
 /// Changes some of the caller's fields, and with `profile` some of their profile.
@@ -84,7 +96,17 @@ pub async fn patch_me(
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    super::users::update(db, cache, tokens, sessions, caller, id, body.into_inner(), false).await
+    super::users::update(
+        db,
+        cache,
+        tokens,
+        sessions,
+        caller,
+        id,
+        body.into_inner(),
+        false,
+    )
+    .await
 }
 
 /// Deactivates the caller's account and revokes all its tokens (needs a login session, not
@@ -105,8 +127,10 @@ pub async fn deactivate_me(
 ) -> ApiResult<HttpResponse> {
     require_login_session(&caller)?;
     let id = caller.id;
-    db.transaction(move |conn| service::deactivate_me(conn, &caller, sessions.as_ref().map(|s| s.get_ref())))
-        .await?;
+    db.transaction(move |conn| {
+        service::deactivate_me(conn, &caller, sessions.as_ref().map(|s| s.get_ref()))
+    })
+    .await?;
     revocation::revoke_all_access(&cache, id, tokens.access_ttl).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -343,9 +367,10 @@ pub async fn upload_avatar(
     let media_root = config.media_root.clone();
     let user_id = caller.id;
     let root = media_root.clone();
-    let (path, thumb) = tokio::task::spawn_blocking(move || avatar::store(&root, user_id, &processed))
-        .await?
-        .map_err(ApiError::internal)?;
+    let (path, thumb) =
+        tokio::task::spawn_blocking(move || avatar::store(&root, user_id, &processed))
+            .await?
+            .map_err(ApiError::internal)?;
     let (new_path, new_thumb) = (path.clone(), thumb.clone());
     let replaced = db
         .transaction(move |conn| {
@@ -402,7 +427,11 @@ async fn read_file_field(mut multipart: Multipart) -> ApiResult<Vec<u8>> {
             return Err(ApiError::bad_request("Too many parts in the upload."));
         }
         let is_file = part.name() == Some("file") && file.is_none() && !too_large;
-        let limit = if is_file { MAX_AVATAR_BYTES } else { MAX_OTHER_FIELD_BYTES };
+        let limit = if is_file {
+            MAX_AVATAR_BYTES
+        } else {
+            MAX_OTHER_FIELD_BYTES
+        };
         let mut buf = Vec::new();
         let mut seen = 0usize;
         while let Some(chunk) = part.next().await {
@@ -432,7 +461,10 @@ async fn read_file_field(mut multipart: Multipart) -> ApiResult<Vec<u8>> {
     }
     match file {
         Some(bytes) if !bytes.is_empty() => Ok(bytes),
-        Some(_) => Err(ApiError::invalid_field("file", "The submitted file is empty.")),
+        Some(_) => Err(ApiError::invalid_field(
+            "file",
+            "The submitted file is empty.",
+        )),
         None => Err(ApiError::invalid_field("file", "No file was submitted.")),
     }
 }
@@ -505,7 +537,9 @@ pub async fn my_stats(
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
     let stats = db
-        .run(move |conn| super::users::stats_of(conn, counts.as_ref().map(|c| c.get_ref()), caller.id))
+        .run(move |conn| {
+            super::users::stats_of(conn, counts.as_ref().map(|c| c.get_ref()), caller.id)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(stats))
 }

@@ -7,8 +7,8 @@ use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson};
 
 use crate::resume::{
     self, CustomInput, CustomPatch, CustomSection, CustomSections, Education, EducationInput,
-    EducationPatch, Educations, Project, ProjectInput, ProjectPatch, Projects, Resume,
-    ResumeBasic, Section, WorkExperience, WorkExperiences, WorkInput, WorkPatch,
+    EducationPatch, Educations, Project, ProjectInput, ProjectPatch, Projects, Resume, ResumeBasic,
+    Section, WorkExperience, WorkExperiences, WorkInput, WorkPatch,
 };
 
 /// The caller's whole résumé (the empty one if never written).
@@ -213,36 +213,61 @@ macro_rules! entry_routes {
 }
 
 entry_routes!(
-    kind = WorkExperiences, item = WorkExperience, input = WorkInput, patch = WorkPatch,
-    list_path = "/api/v1/users/me/resume/work/", item_path = "/api/v1/users/me/resume/work/{id}/",
+    kind = WorkExperiences,
+    item = WorkExperience,
+    input = WorkInput,
+    patch = WorkPatch,
+    list_path = "/api/v1/users/me/resume/work/",
+    item_path = "/api/v1/users/me/resume/work/{id}/",
     what = "work experience",
-    list = list_work, create = create_work, replace = replace_work, patch_fn = patch_work,
+    list = list_work,
+    create = create_work,
+    replace = replace_work,
+    patch_fn = patch_work,
     delete = delete_work
 );
 
 entry_routes!(
-    kind = Projects, item = Project, input = ProjectInput, patch = ProjectPatch,
+    kind = Projects,
+    item = Project,
+    input = ProjectInput,
+    patch = ProjectPatch,
     list_path = "/api/v1/users/me/resume/projects/",
     item_path = "/api/v1/users/me/resume/projects/{id}/",
     what = "project",
-    list = list_projects, create = create_project, replace = replace_project,
-    patch_fn = patch_project, delete = delete_project
+    list = list_projects,
+    create = create_project,
+    replace = replace_project,
+    patch_fn = patch_project,
+    delete = delete_project
 );
 
 entry_routes!(
-    kind = Educations, item = Education, input = EducationInput, patch = EducationPatch,
+    kind = Educations,
+    item = Education,
+    input = EducationInput,
+    patch = EducationPatch,
     list_path = "/api/v1/users/me/resume/education/",
     item_path = "/api/v1/users/me/resume/education/{id}/",
     what = "education",
-    list = list_education, create = create_education, replace = replace_education,
-    patch_fn = patch_education, delete = delete_education
+    list = list_education,
+    create = create_education,
+    replace = replace_education,
+    patch_fn = patch_education,
+    delete = delete_education
 );
 
 entry_routes!(
-    kind = CustomSections, item = CustomSection, input = CustomInput, patch = CustomPatch,
+    kind = CustomSections,
+    item = CustomSection,
+    input = CustomInput,
+    patch = CustomPatch,
     list_path = "/api/v1/users/me/resume/custom/",
     item_path = "/api/v1/users/me/resume/custom/{id}/",
     what = "custom section",
-    list = list_custom, create = create_custom, replace = replace_custom,
-    patch_fn = patch_custom, delete = delete_custom
+    list = list_custom,
+    create = create_custom,
+    replace = replace_custom,
+    patch_fn = patch_custom,
+    delete = delete_custom
 );

@@ -108,7 +108,9 @@ pub async fn get_user(
 ) -> ApiResult<HttpResponse> {
     let viewer = Viewer::of(caller.0.as_ref());
     let id = id.into_inner();
-    let user = db.run(move |conn| service::get_user(conn, viewer, id)).await?;
+    let user = db
+        .run(move |conn| service::get_user(conn, viewer, id))
+        .await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -136,7 +138,17 @@ pub async fn replace_user(
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    update(db, cache, tokens, sessions, caller, id.into_inner(), body.into_inner(), true).await
+    update(
+        db,
+        cache,
+        tokens,
+        sessions,
+        caller,
+        id.into_inner(),
+        body.into_inner(),
+        true,
+    )
+    .await
 }
 
 /// Changes some of a user's fields (and, with `profile`, of their profile). Same rules as PUT.
@@ -161,7 +173,17 @@ pub async fn patch_user(
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    update(db, cache, tokens, sessions, caller, id.into_inner(), body.into_inner(), false).await
+    update(
+        db,
+        cache,
+        tokens,
+        sessions,
+        caller,
+        id.into_inner(),
+        body.into_inner(),
+        false,
+    )
+    .await
 }
 
 /// An account update, then (after it committed) revocation of the target's access tokens when
@@ -179,7 +201,14 @@ pub(crate) async fn update(
 ) -> ApiResult<HttpResponse> {
     let updated = db
         .transaction(move |conn| {
-            service::update_user(conn, &caller, id, &patch, full, sessions.as_ref().map(|s| s.get_ref()))
+            service::update_user(
+                conn,
+                &caller,
+                id,
+                &patch,
+                full,
+                sessions.as_ref().map(|s| s.get_ref()),
+            )
         })
         .await?;
     if updated.revoke_access {
@@ -284,6 +313,8 @@ pub async fn user_resume(
 ) -> ApiResult<HttpResponse> {
     let viewer = Viewer::of(caller.0.as_ref());
     let id = id.into_inner();
-    let resume = db.run(move |conn| resume::for_viewer(conn, viewer, id)).await?;
+    let resume = db
+        .run(move |conn| resume::for_viewer(conn, viewer, id))
+        .await?;
     Ok(HttpResponse::Ok().json(resume))
 }
