@@ -308,11 +308,6 @@ pub fn status(conn: &mut DbConn, user_id: i64) -> QueryResult<TwoFactorStatus> {
     })
 }
 
-/// The current code for a base32 secret (tests and tools).
-pub fn current_code(secret: &str) -> ApiResult<String> {
-    Ok(totp(secret, "user")?.generate(unix_now()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,12 +55,14 @@ fn parse_ordering(spec: Option<&str>) -> ApiResult<Vec<(SortKey, bool)>> {
                 "username" => SortKey::Username,
                 "date_joined" => SortKey::DateJoined,
                 "last_login" => SortKey::LastLogin,
-                other => return Err(ApiError::invalid_field(
-                    "ordering",
-                    format!(
+                other => {
+                    return Err(ApiError::invalid_field(
+                        "ordering",
+                        format!(
                         "Cannot order by \"{other}\"; use id, username, date_joined or last_login."
                     ),
-                )),
+                    ))
+                }
             };
             Ok((key, descending))
         })
