@@ -153,7 +153,7 @@ pub fn remove(media_root: &Path, relatives: &[String]) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
-                tracing::warn!(path = %path.display(), error = %err, "could not remove a media file")
+                tracing::warn!(path = %path.display(), error = %err, "could not remove a media file");
             }
         }
     }
