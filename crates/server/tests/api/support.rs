@@ -1,0 +1,25 @@
+//! Shared helpers.
+
+use plaza_kernel::testing::{TestApp, TestBackend};
+use serde_json::Value;
+
+/// The whole application, as `plaza serve` composes it.
+pub async fn app(backend: TestBackend) -> TestApp {
+    TestApp::builder(backend)
+        .configure(plaza_server::configure)
+        .build()
+        .await
+}
+
+/// Status and JSON body of a response.
+pub async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
