@@ -34,6 +34,9 @@ CREATE TABLE users (
     UNIQUE KEY username (username_key),
     UNIQUE KEY email (email_key),
     KEY idx_users_active (is_active, is_searchable),
+    KEY idx_users_staff (is_staff),
+    KEY idx_users_verified (is_verified),
+    KEY idx_users_role (role),
     KEY idx_users_date_joined (date_joined),
     KEY idx_users_last_login (last_login)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

@@ -17,6 +17,7 @@ CREATE TABLE auth_sessions (
     UNIQUE KEY family (family),
     KEY idx_auth_sessions_user (user_id, revoked_at, expires_at),
     KEY idx_auth_sessions_expires (expires_at),
+    KEY idx_auth_sessions_revoked (revoked_at),
     CONSTRAINT fk_auth_sessions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

@@ -34,6 +34,9 @@ CREATE TABLE users (
 CREATE UNIQUE INDEX uq_users_username ON users (username_key);
 CREATE UNIQUE INDEX uq_users_email ON users (email_key);
 CREATE INDEX idx_users_active ON users (is_active, is_searchable);
+CREATE INDEX idx_users_staff ON users (is_staff);
+CREATE INDEX idx_users_verified ON users (is_verified);
+CREATE INDEX idx_users_role ON users (role);
 CREATE INDEX idx_users_date_joined ON users (date_joined);
 CREATE INDEX idx_users_last_login ON users (last_login);
 

@@ -18,6 +18,7 @@ CREATE TABLE auth_sessions (
 CREATE UNIQUE INDEX uq_auth_sessions_family ON auth_sessions (family);
 CREATE INDEX idx_auth_sessions_user ON auth_sessions (user_id, revoked_at, expires_at);
 CREATE INDEX idx_auth_sessions_expires ON auth_sessions (expires_at);
+CREATE INDEX idx_auth_sessions_revoked ON auth_sessions (revoked_at);
 
 -- Refresh tokens of a session; each is spent (used_at) when rotated. The access token issued
 -- with it is remembered so that ending the session revokes it too.

@@ -3,4 +3,5 @@
 
 mod legacy_users;
 mod media;
+mod openapi;
 mod support;
