@@ -2,10 +2,9 @@
 //! `.eml` file the `file` mailer writes, login, refresh, logout, two-factor login, password
 //! reset by mail, API keys, and the superuser `plaza createsuperuser` makes.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine;
+use plaza_e2e::mail::wait_for_mail;
 use plaza_e2e::{run_plaza, Plaza};
 use serde_json::{json, Value};
 
@@ -40,84 +39,16 @@ async fn register(plaza: &Plaza, username: &str) -> Value {
     body
 }
 
-/// The decoded text body of an RFC 5322 message (7bit, quoted-printable or base64).
-fn body_of(message: &str) -> String {
-    let message = message.replace("\r\n", "\n");
-    let (headers, body) = message.split_once("\n\n").unwrap_or((&message, ""));
-    let encoding = headers
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-transfer-encoding:")
-                .map(|v| v.trim().to_owned())
-        })
-        .unwrap_or_default();
-    match encoding.as_str() {
-        "base64" => {
-            let compact: String = body.split_whitespace().collect();
-            String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(compact)
-                    .unwrap(),
-            )
-            .unwrap()
-        }
-        "quoted-printable" => {
-            let joined = body.replace("=\n", "");
-            let bytes = joined.as_bytes();
-            let mut out = Vec::with_capacity(bytes.len());
-            let mut i = 0;
-            while i < bytes.len() {
-                if bytes[i] == b'=' && i + 2 < bytes.len() {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                    if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        out.push(b);
-                        i += 3;
-                        continue;
-                    }
-                }
-                out.push(bytes[i]);
-                i += 1;
-            }
-            String::from_utf8(out).unwrap()
-        }
-        _ => body.to_owned(),
-    }
-}
-
-/// Waits for the `.eml` file sent to `to` whose subject contains `subject`; its decoded body.
-async fn mail(dir: &Path, to: &str, subject: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.extension().and_then(|e| e.to_str()) != Some("eml") {
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                let headers = text.split("\r\n\r\n").next().unwrap_or("");
-                if headers.contains(to) && headers.contains(subject) {
-                    return body_of(&text);
-                }
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no mail to {to} about \"{subject}\" in {}",
-            dir.display()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// The token of the link in a mail (`…?token=<token>`).
-fn token_in(body: &str) -> String {
-    let start = body.find("?token=").expect("a link with a token") + "?token=".len();
-    body[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
+/// Waits for the mail sent to `to` whose subject contains `subject`; the token of its link.
+async fn token_from_mail(plaza: &Plaza, to: &str, subject: &str) -> String {
+    let mail = wait_for_mail(&plaza.dir.join("data/mail"), Duration::from_secs(30), |m| {
+        m.to.contains(to) && m.subject.contains(subject)
+    })
+    .await;
+    let link = mail
+        .link_containing("?token=")
+        .unwrap_or_else(|| panic!("no link with a token in:\n{}", mail.text));
+    link.split("?token=").nth(1).unwrap().to_owned()
 }
 
 fn totp(secret: &str, offset: u64) -> String {
@@ -147,13 +78,7 @@ async fn register_verify_login_refresh_logout() {
     let registered = register(&plaza, "alice").await;
     assert_eq!(registered["user"]["is_verified"], false);
 
-    let body = mail(
-        &plaza.dir.join("data/mail"),
-        "alice@example.com",
-        "Confirm your email",
-    )
-    .await;
-    let token = token_in(&body);
+    let token = token_from_mail(&plaza, "alice@example.com", "Confirm your email").await;
     let (status, _) = call(
         plaza
             .client
@@ -297,13 +222,7 @@ async fn password_reset_through_the_mail() {
     )
     .await;
     assert_eq!(status, 202);
-    let body = mail(
-        &plaza.dir.join("data/mail"),
-        "carol@example.com",
-        "Reset your password",
-    )
-    .await;
-    let token = token_in(&body);
+    let token = token_from_mail(&plaza, "carol@example.com", "Reset your password").await;
     let (status, _) = call(
         plaza
             .client

@@ -3,9 +3,12 @@
 //! attempts older than 90 days, and two-factor enrollments never confirmed within a day.
 //! Deleting them changes no answer: an expired token is refused by its signature's `exp`
 //! before the database is consulted, and a token whose row is gone is refused as unknown.
+//!
+//! [`register_jobs`] runs it hourly through the job registry's beat.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use plaza_kernel::jobs::{Job, JobContext, JobError, JobRegistry, Schedule};
 use plaza_kernel::schema::{
     account_tokens, auth_sessions, login_attempts, refresh_tokens, two_factor_auth,
 };
@@ -67,4 +70,33 @@ pub fn cleanup_expired(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Cle
         login_attempts,
         pending_two_factor,
     })
+}
+
+/// The periodic job that runs [`cleanup_expired`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CleanupExpired {}
+
+impl Job for CleanupExpired {
+    const KIND: &'static str = "authentication_cleanup";
+}
+
+/// Registers the cleanup handler and its hourly schedule.
+pub fn register_jobs(registry: &mut JobRegistry) {
+    registry.handle(run_cleanup).max_attempts(3);
+    registry.periodic(
+        "authentication.cleanup_expired",
+        Schedule::hourly(),
+        &CleanupExpired {},
+    );
+}
+
+async fn run_cleanup(ctx: JobContext, _: CleanupExpired) -> Result<(), JobError> {
+    let report = ctx
+        .db
+        .run(|conn| Ok(cleanup_expired(conn, plaza_kernel::time::now())?))
+        .await?;
+    if report != CleanupReport::default() {
+        tracing::info!(?report, "deleted expired authentication rows");
+    }
+    Ok(())
 }

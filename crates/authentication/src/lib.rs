@@ -10,8 +10,8 @@
 //! Mount it with [`configure`] in an actix app holding the kernel's `Db`, `Config`, `Cache`
 //! and `TokenCodec`: it adds the `/api/v1/auth/` scope and registers, app-wide, the API-key
 //! resolver (so every domain accepts API keys) and the users domain's [`plaza_users::Sessions`]
-//! hook (so password changes and deactivations end sessions). [`cleanup::cleanup_expired`]
-//! deletes what expired; run it periodically.
+//! hook (so password changes and deactivations end sessions). [`register_jobs`] adds the
+//! hourly cleanup of what expired ([`cleanup::cleanup_expired`]) to the job registry.
 
 pub mod account_tokens;
 pub mod api_keys;
@@ -29,6 +29,8 @@ use std::sync::Arc;
 use actix_web::web;
 use plaza_kernel::auth::ApiKeyResolver;
 use utoipa::OpenApi;
+
+pub use cleanup::register_jobs;
 
 use routes::{api_keys as keys, auth, email, sessions as session_routes, two_factor as tfa};
 

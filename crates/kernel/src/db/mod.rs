@@ -9,6 +9,7 @@
 mod migrations;
 mod pool;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -17,6 +18,8 @@ use diesel::sql_types::BigInt;
 use diesel::{MysqlConnection, SqliteConnection};
 
 use crate::error::{ApiError, ApiResult};
+use crate::jobs::observe;
+use crate::metrics::{JobLabels, Metrics};
 
 pub use migrations::{embedded_versions, pending_migrations, run_migrations, MigrationError};
 pub use pool::DbError;
@@ -67,6 +70,8 @@ pub type PooledConn = r2d2::PooledConnection<pool::DbManager>;
 pub struct Db {
     pool: r2d2::Pool<pool::DbManager>,
     backend: Backend,
+    /// Where [`Db::run`] counts the jobs its work enqueued.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -114,7 +119,19 @@ impl Db {
             .connection_timeout(options.timeout)
             .error_handler(Box::new(pool::LogErrors))
             .build_unchecked(manager);
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            metrics: None,
+        })
+    }
+
+    /// Counts the jobs enqueued through [`Db::run`] and [`Db::transaction`] (once committed)
+    /// in `metrics` (`plaza_jobs_enqueued_total`).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Which backend this pool talks to.
@@ -141,9 +158,24 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            observe::begin();
+            let result = pool
+                .get()
+                .map_err(ApiError::from)
+                .and_then(|mut conn| f(&mut conn));
+            // What is still noted committed (rolled-back transactions forgot theirs).
+            let enqueued = observe::take();
+            if let Some(metrics) = metrics {
+                for kind in enqueued {
+                    metrics
+                        .jobs_enqueued
+                        .get_or_create(&JobLabels { kind })
+                        .inc();
+                }
+            }
+            result
         })
         .await?
     }
@@ -174,6 +206,20 @@ where
             .transaction_depth(),
         Ok(Some(_))
     );
+    let mark = observe::mark();
+    let result = transaction_inner(conn, nested, f);
+    if result.is_err() {
+        // Jobs enqueued inside a rolled-back transaction never existed.
+        observe::rollback_to(mark);
+    }
+    result
+}
+
+fn transaction_inner<T, E, F>(conn: &mut DbConn, nested: bool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     match conn {
         DbConn::Sqlite(inner) if !nested => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
