@@ -54,3 +54,28 @@ db_test!(async fn cleanup_deletes_only_what_expired(backend) {
         .unwrap();
     assert_eq!(again, CleanupReport::default());
 });
+
+db_test!(async fn the_cleanup_runs_as_a_registered_job(backend) {
+    use plaza_authentication::cleanup::CleanupExpired;
+    use plaza_kernel::jobs::{enqueue, JobOptions, JobRegistry};
+
+    let app = app(backend).await;
+    login(&app, "ghost", "Wrong-Password-1").await;
+    app.db()
+        .run(|conn| {
+            let past = plaza_kernel::time::now() - chrono::Duration::days(100);
+            diesel::update(login_attempts::table).set(login_attempts::created_at.eq(past)).execute(conn)?;
+            enqueue(conn, &CleanupExpired {}, JobOptions::default())?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut registry = JobRegistry::new();
+    plaza_authentication::register_jobs(&mut registry);
+    registry.check().unwrap();
+    assert!(registry.periodic_jobs().iter().any(|p| p.name == "authentication.cleanup_expired"));
+    let summary = app.run_jobs(registry).await;
+    assert_eq!((summary.succeeded, summary.dead), (1, 0));
+    let left: i64 = app.db().run(|conn| Ok(login_attempts::table.count().get_result(conn)?)).await.unwrap();
+    assert_eq!(left, 0);
+});

@@ -1,8 +1,6 @@
 //! Shared helpers of the authentication tests.
 
-use diesel::prelude::*;
 use plaza_kernel::mail::Email;
-use plaza_kernel::schema::jobs;
 use plaza_kernel::testing::{TestApp, TestAppBuilder, TestBackend};
 use serde_json::{json, Value};
 
@@ -57,20 +55,9 @@ pub async fn login(app: &TestApp, username: &str, password: &str) -> (u16, Value
 
 /// The mails queued for `to`, oldest first.
 pub async fn mails_to(app: &TestApp, to: &str) -> Vec<Email> {
-    let payloads: Vec<String> = app
-        .db()
-        .run(|conn| {
-            Ok(jobs::table
-                .filter(jobs::kind.eq("send_email"))
-                .order(jobs::id.asc())
-                .select(jobs::payload)
-                .load(conn)?)
-        })
+    app.queued_emails()
         .await
-        .unwrap();
-    payloads
-        .iter()
-        .map(|p| serde_json::from_str::<Email>(p).unwrap())
+        .into_iter()
         .filter(|m| m.to == to)
         .collect()
 }
