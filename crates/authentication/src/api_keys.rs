@@ -51,6 +51,13 @@ pub fn create(
     name: &str,
     expires_at: Option<DateTime<Utc>>,
 ) -> ApiResult<CreatedApiKey> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid_field(
+            "name",
+            "This field may not be blank.",
+        ));
+    }
     let now = plaza_kernel::time::now();
     let expires = expires_at.map(|t| t.naive_utc());
     if expires.is_some_and(|t| t <= now) {
@@ -71,7 +78,6 @@ pub fn create(
     }
     let key = format!("{API_KEY_PREFIX}{}", random_token(30));
     let prefix: String = key.chars().take(PREFIX_LEN).collect();
-    let name = name.trim();
     let expires = expires.map(|t| {
         use chrono::SubsecRound;
         t.trunc_subsecs(6)

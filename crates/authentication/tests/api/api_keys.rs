@@ -71,7 +71,7 @@ db_test!(async fn expiry_and_inactive_owners(backend) {
     let (status, res) = call(app.post("/api/v1/auth/api-keys/").bearer_auth(&access).json(&json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"}))).await;
     assert_eq!(status, 400);
     assert!(res["errors"]["expires_at"].is_array());
-    for bad in [json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({})] {
+    for bad in [json!({"name": ""}), json!({"name": "   "}), json!({"name": "x".repeat(101)}), json!({})] {
         let (status, _) = call(app.post("/api/v1/auth/api-keys/").bearer_auth(&access).json(&bad)).await;
         assert_eq!(status, 400, "{bad}");
     }
