@@ -515,14 +515,11 @@ impl TestApp {
     }
 
     /// Runs every due job with `registry`'s handlers (the kernel's `send_email` writes
-    /// `.eml` files under [`TestApp::data_dir`]`/mail`), until none is due.
+    /// `.eml` files under [`TestApp::data_dir`]`/mail`), until none is due. A failed job is
+    /// retried no sooner than `WORKER_RETRY_BASE` (10 s), so each call runs it at most once.
     pub async fn run_jobs(&self, registry: JobRegistry) -> RunSummary {
         let services = JobServices::from_services(&self.services).expect("the test mailer");
-        let settings = WorkerSettings {
-            retry_base: std::time::Duration::from_millis(10),
-            retry_max: std::time::Duration::from_millis(100),
-            ..WorkerSettings::from_config(&self.services.config.jobs)
-        };
+        let settings = WorkerSettings::from_config(&self.services.config.jobs);
         Worker::new(services, Arc::new(registry), settings)
             .run_until_idle()
             .await

@@ -43,6 +43,16 @@ pub fn counts() -> Counts {
     Counts::default().system("users", |conn| users::table.count().get_result(conn))
 }
 
+/// Registers what the domains contribute beside their routes: the job registry (which
+/// kinds hide secrets from staff, the periodic jobs) and the counts of `system/status`.
+pub fn register_contributions(
+    cfg: &mut web::ServiceConfig,
+    registry: &web::Data<JobRegistry>,
+    counts: &web::Data<Counts>,
+) {
+    cfg.app_data(registry.clone()).app_data(counts.clone());
+}
+
 /// Every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
@@ -138,7 +148,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let cors = cors(&app_services.config);
         let (registry, counts) = (registry.clone(), counts.clone());
         plaza_kernel::http::app(&app_services, move |cfg| {
-            cfg.app_data(registry).app_data(counts);
+            register_contributions(cfg, &registry, &counts);
             configure(cfg);
         })
         .wrap(cors)

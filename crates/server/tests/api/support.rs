@@ -1,12 +1,18 @@
 //! Shared helpers.
 
+use actix_web::web;
 use plaza_kernel::testing::{TestApp, TestBackend};
 use serde_json::Value;
 
 /// The whole application, as `plaza serve` composes it.
 pub async fn app(backend: TestBackend) -> TestApp {
+    let registry = web::Data::new(plaza_server::job_registry());
+    let counts = web::Data::new(plaza_server::counts());
     TestApp::builder(backend)
-        .configure(plaza_server::configure)
+        .configure(move |cfg| {
+            plaza_server::register_contributions(cfg, &registry, &counts);
+            plaza_server::configure(cfg);
+        })
         .build()
         .await
 }
