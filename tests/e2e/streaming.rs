@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use plaza_e2e::{run_plaza, MysqlDb, Plaza};
-use plaza_kernel::auth::{Role, TokenCodec, TokenSubject};
+use plaza_e2e::{MysqlDb, Plaza};
 use plaza_kernel::testing::{WsClient, WsEvent};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -13,58 +12,46 @@ use tokio::sync::mpsc;
 const SECRET: &str = "e2e-streaming-secret-0123456789abcdefghijklmnop";
 const PASSWORD: &str = "Tr1cky-Horse-77";
 
-/// A user with an access token signed by the server's secret.
+/// A registered user and its access token.
 struct Account {
     id: i64,
     token: String,
 }
 
-/// Creates a user with the real `createsuperuser` command on the server's database.
-fn account(plaza: &Plaza, name: &str, env: &[(&str, &str)]) -> Account {
-    let email = format!("{name}@example.com");
-    let mut env = env.to_vec();
-    env.push(("PLAZA_SUPERUSER_PASSWORD", PASSWORD));
-    env.push(("BCRYPT_COST", "4"));
-    let out = run_plaza(
-        &plaza.dir,
-        &[
-            "createsuperuser",
-            "--no-input",
-            "--username",
-            name,
-            "--email",
-            &email,
-        ],
-        &env,
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id: i64 = stdout
-        .split("(id ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .and_then(|id| id.parse().ok())
-        .unwrap_or_else(|| panic!("no id in {stdout}"));
-    let codec = TokenCodec::new(
-        SECRET,
-        Duration::from_secs(900),
-        Duration::from_secs(86_400),
-    );
-    let token = codec
-        .issue_access(&TokenSubject {
-            user_id: id,
-            username: name.to_owned(),
-            role: Role::Admin,
-            is_staff: true,
-            is_superuser: true,
-        })
-        .unwrap()
-        .token;
-    Account { id, token }
+/// Registers a user through the API, as a client would.
+async fn register(plaza: &Plaza, name: &str) -> Account {
+    let res = plaza
+        .client
+        .post(plaza.url("/api/v1/auth/register/"))
+        .json(&json!({
+            "username": name,
+            "email": format!("{name}@example.com"),
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "register {name}");
+    let body: Value = res.json().await.unwrap();
+    Account {
+        id: body["user"]["id"].as_i64().unwrap(),
+        token: body["access"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A one-time WebSocket ticket, as browsers get one.
+async fn ticket(plaza: &Plaza, account: &Account) -> String {
+    let res = plaza
+        .client
+        .post(plaza.url("/api/v1/auth/ws-ticket/"))
+        .bearer_auth(&account.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    body["ticket"].as_str().unwrap().to_owned()
 }
 
 struct Peer {
@@ -74,8 +61,11 @@ struct Peer {
 
 impl Peer {
     async fn connect(plaza: &Plaza, account: &Account) -> Self {
-        let url = plaza.ws_url(&format!("/ws/webrtc/?token={}", account.token));
-        let mut ws = WsClient::connect(&url).await.expect("upgrade accepted");
+        Self::connect_url(&plaza.ws_url(&format!("/ws/webrtc/?token={}", account.token))).await
+    }
+
+    async fn connect_url(url: &str) -> Self {
+        let mut ws = WsClient::connect(url).await.expect("upgrade accepted");
         let hello = ws.expect("connection_established").await;
         Self {
             id: hello["peer_id"].as_str().unwrap().to_owned(),
@@ -136,9 +126,10 @@ async fn two_then_ten_peers_through_the_whole_protocol() {
         .env("STREAM_MAX_MESSAGE_BYTES", "8192")
         .start()
         .await;
-    let accounts: Vec<Account> = (0..10)
-        .map(|i| account(&plaza, &format!("peer{i}"), &[]))
-        .collect();
+    let mut accounts = Vec::new();
+    for i in 0..10 {
+        accounts.push(register(&plaza, &format!("peer{i}")).await);
+    }
 
     // No credentials: no upgrade.
     assert_eq!(
@@ -146,8 +137,15 @@ async fn two_then_ten_peers_through_the_whole_protocol() {
         Some(401)
     );
 
-    // Two peers.
-    let mut creator = Peer::connect(&plaza, &accounts[0]).await;
+    // Two peers; the creator connects as a browser does, with a one-time ticket.
+    let ticket = ticket(&plaza, &accounts[0]).await;
+    let url = plaza.ws_url(&format!("/ws/webrtc/?ticket={ticket}"));
+    let mut creator = Peer::connect_url(&url).await;
+    assert_eq!(
+        WsClient::connect(&url).await.err(),
+        Some(401),
+        "a ticket works once"
+    );
     let mut viewer = Peer::connect(&plaza, &accounts[1]).await;
     let stream = creator.create("two peers").await;
     let joined = viewer.join(&stream).await;
@@ -291,9 +289,9 @@ async fn a_slow_viewer_loses_delta_frames_and_is_closed_while_a_fast_one_gets_al
         .start()
         .await;
     let (a, b, c) = (
-        account(&plaza, "creator", &[]),
-        account(&plaza, "fast", &[]),
-        account(&plaza, "slow", &[]),
+        register(&plaza, "creator").await,
+        register(&plaza, "fast").await,
+        register(&plaza, "slow").await,
     );
     let mut creator = Peer::connect(&plaza, &a).await;
     let stream = creator.create("slow consumer").await;
@@ -431,8 +429,9 @@ async fn two_processes_share_streams_through_mysql_and_redis() {
     };
     let first = start(env).await;
     let second = start(env).await;
-    let alice = account(&first, "alice", &[("DATABASE_URL", &mysql.url)]);
-    let bob = account(&first, "bob", &[("DATABASE_URL", &mysql.url)]);
+    // Registered on the first process, authenticated on both (one database, one secret).
+    let alice = register(&first, "alice").await;
+    let bob = register(&second, "bob").await;
 
     let mut creator = Peer::connect(&first, &alice).await;
     let stream = creator.create("across processes").await;

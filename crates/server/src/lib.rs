@@ -1,13 +1,15 @@
 //! # plaza-server
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
-//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
-//! (as domains land) the forum's original paths. It also gathers every domain's background
-//! jobs ([`job_registry`]) and counts ([`counts`]). `bin/plaza` calls [`serve`], [`worker`]
-//! and the [`commands`].
+//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, the
+//! public media files (`/media/`), and the forum's original paths ([`legacy`]). It also
+//! gathers every domain's background jobs ([`job_registry`]) and counts ([`counts`]).
+//! `bin/plaza` calls [`serve`], [`worker`] and the [`commands`].
 
 pub mod commands;
 pub mod docs;
+pub mod legacy;
+pub mod media;
 mod ops;
 pub mod telemetry;
 mod workers;
@@ -32,6 +34,7 @@ pub use workers::{worker, WorkerArgs};
 /// included. Each domain with background work adds a line here.
 pub fn job_registry() -> JobRegistry {
     let mut registry = JobRegistry::new();
+    plaza_authentication::register_jobs(&mut registry);
     plaza_streaming::register_jobs(&mut registry);
     registry
 }
@@ -57,6 +60,10 @@ pub fn register_contributions(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
     plaza_core::configure(cfg);
+    plaza_authentication::configure(cfg);
+    plaza_users::configure(cfg);
+    legacy::configure(cfg);
+    media::configure(cfg);
     plaza_streaming::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);

@@ -1,4 +1,9 @@
-//! Integration tests of plaza-server's composition.
+//! Integration tests of plaza-server: the composed app (its composition, the forum paths,
+//! media, the OpenAPI document).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod composition;
+mod legacy_users;
+mod media;
+mod openapi;
+mod support;
