@@ -269,24 +269,22 @@ async fn write(outbound: Outbound, mut session: Session, heartbeat: Duration) {
     loop {
         // The ping first: a busy queue must not starve it, or a client that only receives
         // would never answer one and be timed out.
-        let next = tokio::select! {
+        let sent = tokio::select! {
             biased;
-            _ = ping.tick() => {
-                if send(&outbound, session.ping(b"")).await.is_err() {
+            _ = ping.tick() => send(&outbound, session.ping(b"")).await,
+            next = outbound.next() => match next {
+                Next::Message(OutMessage::Text(text)) => send(&outbound, session.text(text)).await,
+                Next::Message(OutMessage::Binary(data)) => {
+                    send(&outbound, session.binary(data)).await
+                }
+                Next::Message(OutMessage::Pong(data)) => {
+                    send(&outbound, session.pong(&data)).await
+                }
+                Next::Close(reason) | Next::Abort(reason) => {
+                    let _ = tokio::time::timeout(CLOSE_GRACE, session.close(Some(reason))).await;
                     return;
                 }
-                continue;
-            }
-            next = outbound.next() => next,
-        };
-        let sent = match next {
-            Next::Message(OutMessage::Text(text)) => send(&outbound, session.text(text)).await,
-            Next::Message(OutMessage::Binary(data)) => send(&outbound, session.binary(data)).await,
-            Next::Message(OutMessage::Pong(data)) => send(&outbound, session.pong(&data)).await,
-            Next::Close(reason) | Next::Abort(reason) => {
-                let _ = tokio::time::timeout(CLOSE_GRACE, session.close(Some(reason))).await;
-                return;
-            }
+            },
         };
         if sent.is_err() {
             // Aborted while a send waited (say, the client stopped reading): try to say why.
