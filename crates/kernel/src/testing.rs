@@ -29,7 +29,7 @@
 
 mod ws;
 
-pub use ws::{WsClient, WsEvent};
+pub use ws::{WsClient, WsEvent, RECV_TIMEOUT};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
