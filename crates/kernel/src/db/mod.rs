@@ -8,6 +8,7 @@
 
 mod migrations;
 mod pool;
+mod query_log;
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use crate::error::{ApiError, ApiResult};
 
 pub use migrations::{embedded_versions, pending_migrations, run_migrations, MigrationError};
 pub use pool::DbError;
+pub use query_log::QueryLog;
 
 /// A connection to either backend. Diesel queries built against the `schema` work on both.
 #[derive(diesel::MultiConnection)]
@@ -67,6 +69,7 @@ pub type PooledConn = r2d2::PooledConnection<pool::DbManager>;
 pub struct Db {
     pool: r2d2::Pool<pool::DbManager>,
     backend: Backend,
+    query_log: Option<QueryLog>,
 }
 
 impl std::fmt::Debug for Db {
@@ -106,15 +109,42 @@ impl Db {
 
     /// Opens a pool without connecting; connections are made on first use.
     pub fn connect_lazy(url: &str, options: PoolOptions) -> Result<Self, DbError> {
+        Self::build(url, options, None)
+    }
+
+    /// Like [`Db::connect`], with `log` installed on every connection: statements are
+    /// recorded while the log is started (see [`QueryLog`]). Test databases use it.
+    pub fn connect_with_log(
+        url: &str,
+        options: PoolOptions,
+        log: QueryLog,
+    ) -> Result<Self, DbError> {
+        let probe = pool::DbManager::new(url)?;
+        r2d2::ManageConnection::connect(&probe).map_err(|e| DbError::Connect(e.to_string()))?;
+        Self::build(url, options, Some(log))
+    }
+
+    fn build(url: &str, options: PoolOptions, log: Option<QueryLog>) -> Result<Self, DbError> {
         let manager = pool::DbManager::new(url)?;
         let backend = manager.backend();
-        let pool = r2d2::Pool::builder()
+        let mut builder = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.timeout)
-            .error_handler(Box::new(pool::LogErrors))
-            .build_unchecked(manager);
-        Ok(Self { pool, backend })
+            .error_handler(Box::new(pool::LogErrors));
+        if let Some(log) = &log {
+            builder = builder.connection_customizer(Box::new(query_log::InstallLog(log.clone())));
+        }
+        Ok(Self {
+            pool: builder.build_unchecked(manager),
+            backend,
+            query_log: log,
+        })
+    }
+
+    /// The statement log installed on this pool's connections, if any.
+    pub fn query_log(&self) -> Option<&QueryLog> {
+        self.query_log.as_ref()
     }
 
     /// Which backend this pool talks to.
