@@ -1,10 +1,18 @@
 //! # plaza-core
 //!
-//! Health and status of a Plaza deployment. Mount it with [`configure`] (the
-//! `/api/v1/core/` scope) and [`configure_ops`] (`/health`) in any actix app whose app data
-//! holds the kernel's `Db`, `Cache` and `Bus`.
+//! What every Plaza deployment shares: health, the system log list, tags and attachments.
+//! Mount it with [`configure`] (the `/api/v1/core/` scope) and [`configure_ops`] (`/health`)
+//! in any actix app whose app data holds the kernel's `Db`, `Cache`, `Bus` and `Config`.
+//!
+//! - [`health`]: liveness and readiness probes.
+//! - [`logs`]: `GET logs/`, the system log for staff (written by `plaza_kernel::syslog`).
+//! - [`tags`]: tags shared with the forum; [`tags::service`] is what other domains call.
+//! - [`attachments`]: uploads streamed to `MEDIA_ROOT`, downloads streamed back.
 
+pub mod attachments;
 pub mod health;
+pub mod logs;
+pub mod tags;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -12,7 +20,22 @@ use utoipa::OpenApi;
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]
 #[openapi(
-    paths(health::liveness, health::system_health),
+    paths(
+        health::liveness,
+        health::system_health,
+        logs::list_logs,
+        tags::routes::list_tags,
+        tags::routes::create_tag,
+        tags::routes::get_tag,
+        tags::routes::replace_tag,
+        tags::routes::update_tag,
+        tags::routes::delete_tag,
+        attachments::routes::upload_attachment,
+        attachments::routes::list_attachments,
+        attachments::routes::get_attachment,
+        attachments::routes::download_attachment,
+        attachments::routes::delete_attachment,
+    ),
     components(schemas(health::Liveness, health::Health, health::Checks, health::Check)),
     tags((name = "core", description = "Health, status, system logs, tags, attachments"))
 )]
@@ -22,7 +45,10 @@ pub struct ApiDoc;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/core")
-            .service(web::resource("/system/health/").get(health::system_health)),
+            .service(web::resource("/system/health/").get(health::system_health))
+            .configure(logs::configure)
+            .configure(tags::routes::configure)
+            .configure(attachments::routes::configure),
     );
 }
 

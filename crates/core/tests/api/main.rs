@@ -1,4 +1,8 @@
 //! Integration tests of plaza-core.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attachments;
 mod health;
+mod logs;
+mod support;
+mod tags;

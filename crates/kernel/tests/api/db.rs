@@ -109,11 +109,14 @@ fn times_round_trip(backend: &TestBackend) {
 
 fn query_log_records_only_while_started(backend: &TestBackend) {
     let test_db = TestDb::create(backend);
-    let log = test_db.db.query_log().expect("test pools carry a query log").clone();
+    let log = test_db
+        .db
+        .query_log()
+        .expect("test pools carry a query log")
+        .clone();
     let mut conn = test_db.db.get().unwrap();
-    let count = |conn: &mut plaza_kernel::DbConn| -> i64 {
-        users::table.count().get_result(conn).unwrap()
-    };
+    let count =
+        |conn: &mut plaza_kernel::DbConn| -> i64 { users::table.count().get_result(conn).unwrap() };
 
     count(&mut conn);
     assert!(log.is_empty(), "nothing is recorded before start");
@@ -136,7 +139,9 @@ fn query_log_records_only_while_started(backend: &TestBackend) {
         .count();
     assert_eq!(selects, 3, "{statements:#?}");
     assert!(
-        statements.iter().any(|s| s.to_uppercase().contains("BEGIN")),
+        statements
+            .iter()
+            .any(|s| s.to_uppercase().contains("BEGIN")),
         "transactions are visible: {statements:#?}"
     );
     count(&mut conn);
