@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use plaza_kernel::db::{self, DbConn, MultiBackend};
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::tags;
@@ -317,7 +318,13 @@ pub fn clean_names(names: &[String], field: &str, max: usize) -> ApiResult<Vec<S
 }
 
 /// The tags named `names` (cleaned by [`clean_names`]), creating those that do not exist yet,
-/// in the order given. Run it inside the transaction that attaches them.
+/// in the order given.
+///
+/// Call it once *outside* any transaction first, so new tags are created and committed on
+/// their own (a duplicate created concurrently is then simply found), then again inside the
+/// transaction that attaches them, where it only reads. On MySQL a duplicate-key error inside
+/// a longer transaction leaves a shared lock on the key that concurrent taggers would
+/// deadlock on; creating tags up front keeps that path for the rare tag deleted in between.
 pub fn resolve_names(conn: &mut DbConn, names: &[String]) -> ApiResult<Vec<TagSummary>> {
     if names.is_empty() {
         return Ok(Vec::new());
@@ -329,15 +336,26 @@ pub fn resolve_names(conn: &mut DbConn, names: &[String]) -> ApiResult<Vec<TagSu
         .load::<(String, TagSummary)>(conn)?
         .into_iter()
         .collect();
-    let mut out = Vec::with_capacity(names.len());
-    for (name, key) in names.iter().zip(&keys) {
-        let tag = match found.remove(key) {
-            Some(tag) => tag,
-            None => create_named(conn, name)?,
-        };
-        out.push(tag);
+    // Missing tags are created in one global order (by key), so two transactions creating
+    // the same new tags wait for each other instead of deadlocking.
+    let mut missing: Vec<(&String, &String)> = names
+        .iter()
+        .zip(&keys)
+        .filter(|(_, key)| !found.contains_key(*key))
+        .collect();
+    missing.sort_by(|a, b| a.1.cmp(b.1));
+    for (name, key) in missing {
+        let tag = create_named(conn, name)?;
+        found.insert(key.clone(), tag);
     }
-    Ok(out)
+    keys.iter()
+        .map(|key| {
+            found
+                .get(key)
+                .cloned()
+                .ok_or_else(|| ApiError::internal(format!("tag {key} vanished while tagging")))
+        })
+        .collect()
 }
 
 /// Creates the tag `name` for a client that used it, or finds the one a concurrent
@@ -404,7 +422,9 @@ fn find_by_key_latest(conn: &mut DbConn, key: &str) -> QueryResult<Option<TagSum
 }
 
 /// Adds `delta` to the usage count of each tag in `ids`, in SQL. Call it in the transaction
-/// that attaches (`+1`) or detaches (`-1`) the tags.
+/// that attaches (`+1`) or detaches (`-1`) the tags, *before* inserting the links: the update
+/// locks the tag rows (in id order) first, so concurrent taggers queue instead of deadlocking
+/// on the links' foreign-key checks.
 pub fn add_usage(conn: &mut DbConn, ids: &[i64], delta: i64) -> QueryResult<usize> {
     if ids.is_empty() || delta == 0 {
         return Ok(0);
@@ -412,6 +432,25 @@ pub fn add_usage(conn: &mut DbConn, ids: &[i64], delta: i64) -> QueryResult<usiz
     diesel::update(tags::table.filter(tags::id.eq_any(ids)))
         .set(tags::usage_count.eq(tags::usage_count + delta))
         .execute(conn)
+}
+
+/// `+1` for each tag in `added`, `-1` for each in `removed`, in one statement (so the rows are
+/// locked in one order whatever the mix). The same rules as [`add_usage`] apply.
+pub fn change_usage(conn: &mut DbConn, added: &[i64], removed: &[i64]) -> QueryResult<usize> {
+    match (added.is_empty(), removed.is_empty()) {
+        (true, true) => Ok(0),
+        (false, true) => add_usage(conn, added, 1),
+        (true, false) => add_usage(conn, removed, -1),
+        (false, false) => {
+            let all: Vec<i64> = added.iter().chain(removed).copied().collect();
+            let delta =
+                diesel::dsl::case_when(tags::id.eq_any(added.to_vec()), 1_i64.into_sql::<BigInt>())
+                    .otherwise((-1_i64).into_sql::<BigInt>());
+            diesel::update(tags::table.filter(tags::id.eq_any(all)))
+                .set(tags::usage_count.eq(tags::usage_count + delta))
+                .execute(conn)
+        }
+    }
 }
 
 /// The summaries of `ids`, in one query (ids that do not exist are absent).

@@ -1,0 +1,10 @@
+//! Integration tests of plaza-posts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod concurrency;
+mod listing;
+mod posts;
+mod queries;
+mod replies;
+mod support;
+mod tags;
