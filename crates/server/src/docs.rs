@@ -48,6 +48,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(plaza_core::ApiDoc::openapi());
+    doc.merge(plaza_posts::ApiDoc::openapi());
+    doc.merge(crate::legacy::posts::ApiDoc::openapi());
     doc
 }
 

@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod docs;
+pub mod legacy;
 mod ops;
 pub mod telemetry;
 
@@ -14,6 +15,7 @@ use actix_cors::Cors;
 use actix_web::middleware::Condition;
 use actix_web::{http::header, web, HttpServer};
 use anyhow::Context;
+use plaza_kernel::counts::Counts;
 use plaza_kernel::{db, Config, Services};
 
 pub use docs::openapi;
@@ -22,8 +24,15 @@ pub use docs::openapi;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
     plaza_core::configure(cfg);
+    plaza_posts::configure(cfg);
+    legacy::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
+}
+
+/// The counts every domain contributes to `system/status` and user stats.
+pub fn counts() -> Counts {
+    plaza_posts::add_counts(Counts::default())
 }
 
 /// CORS from `CORS_ALLOWED_ORIGINS` (`*` allows any origin); off when the list is empty.
@@ -85,9 +94,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         "services ready"
     );
     let app_services = services.clone();
+    let counts = web::Data::new(counts());
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
-        plaza_kernel::http::app(&app_services, configure).wrap(cors)
+        let counts = counts.clone();
+        plaza_kernel::http::app(&app_services, move |cfg| {
+            cfg.app_data(counts);
+            configure(cfg);
+        })
+        .wrap(cors)
     })
     .workers(workers)
     .shutdown_timeout(30)
