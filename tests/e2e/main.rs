@@ -1,4 +1,5 @@
 //! End-to-end tests: the real binary, over HTTP and WebSocket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod forum;
 mod foundation;
