@@ -49,7 +49,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(plaza_core::ApiDoc::openapi());
     doc.merge(plaza_posts::ApiDoc::openapi());
-    doc.merge(crate::legacy::posts::ApiDoc::openapi());
+    doc.merge(crate::legacy::openapi());
     doc
 }
 

@@ -8,8 +8,14 @@
 pub mod posts;
 
 use actix_web::web;
+use utoipa::OpenApi;
 
 /// Mounts every original path.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     posts::configure(cfg);
+}
+
+/// The OpenAPI description of the original paths.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    posts::ApiDoc::openapi()
 }
