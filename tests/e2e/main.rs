@@ -3,3 +3,4 @@
 
 mod forum;
 mod foundation;
+mod jobs;

@@ -6,6 +6,8 @@
 //! `PLAZA_BIN`. The process is stopped with SIGTERM when the handle drops.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod mail;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -80,6 +82,34 @@ impl PlazaBuilder {
         self
     }
 
+    /// Starts `plaza worker` (with `args`) and waits until its worker has started.
+    pub async fn start_worker(self, args: &[&str]) -> PlazaWorker {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = self.dir.clone().unwrap_or_else(|| tmp.path().to_owned());
+        let log_path = tmp.path().join("plaza-worker.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(plaza_bin())
+            .arg("worker")
+            .args(args)
+            .current_dir(&dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "info")
+            .envs(&self.env)
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start plaza worker");
+        let mut worker = PlazaWorker {
+            child: Some(child),
+            dir,
+            log_path,
+            _tmp: tmp,
+        };
+        worker.wait_for_log("job worker started").await;
+        worker
+    }
+
     /// Starts `plaza serve` and waits until it answers `/health`.
     pub async fn start(self) -> Plaza {
         let tmp = tempfile::tempdir().unwrap();
@@ -112,6 +142,73 @@ impl PlazaBuilder {
         };
         plaza.wait_ready().await;
         plaza
+    }
+}
+
+/// Sends SIGTERM to `child` and waits (up to 40 s, then kills it).
+fn terminate(mut child: Child) -> ExitStatus {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return child.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `plaza worker`.
+pub struct PlazaWorker {
+    child: Option<Child>,
+    /// Its working directory.
+    pub dir: PathBuf,
+    log_path: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl PlazaWorker {
+    /// Everything the process has logged so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Waits (up to 30 s) until the log contains `needle`.
+    pub async fn wait_for_log(&mut self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.logs().contains(needle) {
+                return;
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("plaza worker exited ({status}):\n{}", self.logs());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "plaza worker never logged {needle:?}:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Sends SIGTERM and waits for the exit.
+    pub fn stop(&mut self) -> ExitStatus {
+        terminate(self.child.take().expect("the process is running"))
+    }
+}
+
+impl Drop for PlazaWorker {
+    fn drop(&mut self) {
+        if self.child.is_some() {
+            self.stop();
+        }
     }
 }
 
@@ -173,22 +270,7 @@ impl Plaza {
 
     /// Sends SIGTERM and waits for the exit.
     pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("the process is running");
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(40);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                return child.wait().unwrap();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        terminate(self.child.take().expect("the process is running"))
     }
 }
 

@@ -25,6 +25,16 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Run background jobs (and the periodic-job beat) without serving HTTP; start as many
+    /// as the queue needs. Stops gracefully on SIGINT or SIGTERM.
+    Worker {
+        /// Jobs run at once, overriding WORKER_CONCURRENCY.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Do not enqueue periodic jobs from this worker (WORKER_BEAT=false).
+        #[arg(long)]
+        no_beat: bool,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Create a staff superuser (prompts on a terminal for what is not given).
@@ -75,6 +85,19 @@ fn main() -> ExitCode {
                 config.bind = bind;
             }
             match actix_rt::System::new().block_on(plaza_server::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => fail(&err),
+            }
+        }
+        Command::Worker {
+            concurrency,
+            no_beat,
+        } => {
+            let args = plaza_server::WorkerArgs {
+                concurrency,
+                no_beat,
+            };
+            match plaza_server::worker(config, args) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => fail(&err),
             }

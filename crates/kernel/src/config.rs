@@ -64,6 +64,9 @@ pub struct EmailConfig {
     pub smtp_tls: SmtpTls,
     /// `SMTP_TIMEOUT`.
     pub smtp_timeout: Duration,
+    /// `SMTP_CA_FILE`: PEM certificates trusted for the SMTP server besides the system's
+    /// (a private relay's CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// `PUBLIC_URL`'s twin for links in mail: `FRONTEND_URL` (default `PUBLIC_URL`).
     pub frontend_url: String,
 }
@@ -83,6 +86,16 @@ pub struct JobsConfig {
     pub max_attempts: u32,
     /// `WORKER_SHUTDOWN_GRACE`: how long running jobs may finish at shutdown.
     pub shutdown_grace: Duration,
+    /// `WORKER_RETRY_BASE`: the delay before the first retry; each further retry doubles it.
+    pub retry_base: Duration,
+    /// `WORKER_RETRY_MAX`: the longest delay between two attempts.
+    pub retry_max: Duration,
+    /// `WORKER_BEAT`: this worker also enqueues periodic jobs.
+    pub beat: bool,
+    /// `JOBS_RETENTION`: how long succeeded jobs are kept.
+    pub retention: Duration,
+    /// `JOBS_DEAD_RETENTION`: how long dead jobs are kept for staff to inspect and retry.
+    pub dead_retention: Duration,
 }
 
 /// Live video signalling settings (`STREAM_*`, `STUN_*`, `TURN_*`).
@@ -316,7 +329,18 @@ impl Config {
             lease: p.duration("WORKER_LEASE", Duration::from_secs(300)),
             max_attempts: p.number("WORKER_MAX_ATTEMPTS", 5, 1, 100),
             shutdown_grace: p.duration("WORKER_SHUTDOWN_GRACE", Duration::from_secs(20)),
+            retry_base: p.duration("WORKER_RETRY_BASE", Duration::from_secs(10)),
+            retry_max: p.duration("WORKER_RETRY_MAX", Duration::from_secs(3600)),
+            beat: p.bool("WORKER_BEAT", true),
+            retention: p.duration("JOBS_RETENTION", Duration::from_secs(7 * 86400)),
+            dead_retention: p.duration("JOBS_DEAD_RETENTION", Duration::from_secs(30 * 86400)),
         };
+        if jobs.retry_base > jobs.retry_max {
+            p.problem("WORKER_RETRY_BASE: must not be longer than WORKER_RETRY_MAX".to_owned());
+        }
+        if jobs.lease < Duration::from_secs(1) {
+            p.problem("WORKER_LEASE: must be at least 1s".to_owned());
+        }
         let streaming = StreamingConfig {
             max_message_bytes: p.number("STREAM_MAX_MESSAGE_BYTES", 2 << 20, 1024, 64 << 20),
             allow_anonymous: p.bool("STREAM_ALLOW_ANONYMOUS", false),
@@ -443,6 +467,11 @@ fn email_config(p: &mut Parser<'_>, data_dir: &Path, public_url: &str) -> EmailC
         p.problem("SMTP_HOST: required when EMAIL_BACKEND=smtp".to_owned());
     }
     let from = p.string("EMAIL_FROM", "Plaza <noreply@localhost>");
+    if let Err(e) = from.parse::<lettre::message::Mailbox>() {
+        p.problem(format!(
+            "EMAIL_FROM: \"{from}\" is not an address like Name <user@example.com> ({e})"
+        ));
+    }
     EmailConfig {
         backend,
         file_dir: p
@@ -455,6 +484,7 @@ fn email_config(p: &mut Parser<'_>, data_dir: &Path, public_url: &str) -> EmailC
         smtp_password: p.optional("SMTP_PASSWORD"),
         smtp_tls,
         smtp_timeout: p.duration("SMTP_TIMEOUT", Duration::from_secs(20)),
+        smtp_ca_file: p.optional("SMTP_CA_FILE").map(PathBuf::from),
         frontend_url: p.optional("FRONTEND_URL").map_or_else(
             || public_url.to_owned(),
             |u| u.trim_end_matches('/').to_owned(),
@@ -634,6 +664,7 @@ mod tests {
             ("BCRYPT_COST", "99"),
             ("JWT_ACCESS_TTL", "soon"),
             ("EMAIL_BACKEND", "pigeon"),
+            ("EMAIL_FROM", "nobody"),
             ("DATABASE_URL", "postgres://x"),
         ]))
         .unwrap_err();
@@ -643,6 +674,7 @@ mod tests {
             "BCRYPT_COST",
             "JWT_ACCESS_TTL",
             "EMAIL_BACKEND",
+            "EMAIL_FROM",
             "DATABASE_URL",
         ] {
             assert!(
@@ -677,6 +709,34 @@ mod tests {
         .unwrap();
         assert_eq!(config.jwt_access_ttl, Duration::from_secs(90));
         assert_eq!(config.jwt_refresh_ttl, Duration::from_secs(2 * 86400));
+    }
+
+    #[test]
+    fn worker_settings_and_their_problems() {
+        let config = Config::from_vars(&vars(&[])).unwrap();
+        assert!(config.jobs.inprocess && config.jobs.beat);
+        assert_eq!(config.jobs.retry_base, Duration::from_secs(10));
+        assert_eq!(config.jobs.retention, Duration::from_secs(7 * 86400));
+        let config = Config::from_vars(&vars(&[
+            ("WORKER_RETRY_BASE", "250ms"),
+            ("WORKER_BEAT", "false"),
+            ("SMTP_CA_FILE", "/etc/plaza/relay-ca.pem"),
+        ]))
+        .unwrap();
+        assert_eq!(config.jobs.retry_base, Duration::from_millis(250));
+        assert!(!config.jobs.beat);
+        assert_eq!(
+            config.email.smtp_ca_file.as_deref(),
+            Some(Path::new("/etc/plaza/relay-ca.pem"))
+        );
+        let err = Config::from_vars(&vars(&[
+            ("WORKER_RETRY_BASE", "2h"),
+            ("WORKER_LEASE", "500ms"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("- WORKER_RETRY_BASE:"), "{err}");
+        assert!(err.contains("- WORKER_LEASE:"), "{err}");
     }
 
     #[test]

@@ -44,7 +44,20 @@ pub struct JobLabels {
     pub kind: String,
 }
 
+/// Labels naming a job status.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct JobStatusLabels {
+    /// `queued`, `running`, `succeeded` or `dead`.
+    pub status: String,
+}
+
 type HistogramFamily = Family<RouteLabels, Histogram, fn() -> Histogram>;
+type JobHistogramFamily = Family<JobLabels, Histogram, fn() -> Histogram>;
+
+fn job_histogram() -> Histogram {
+    // 1 ms … ~9 min
+    Histogram::new(exponential_buckets(0.001, 2.0, 20))
+}
 
 fn latency_histogram() -> Histogram {
     // 0.25 ms … ~8 s
@@ -74,8 +87,14 @@ pub struct Metrics {
     pub jobs_succeeded: Family<JobLabels, Counter>,
     /// Job attempts that failed, by kind.
     pub jobs_failed: Family<JobLabels, Counter>,
+    /// Jobs that failed for good (dead), by kind.
+    pub jobs_dead: Family<JobLabels, Counter>,
+    /// How long job attempts ran, by kind, in seconds.
+    pub jobs_duration: JobHistogramFamily,
     /// Jobs waiting to run (sampled at scrape).
     pub jobs_queue_depth: Gauge,
+    /// Jobs in the table by status (sampled at scrape).
+    pub jobs_by_status: Family<JobStatusLabels, Gauge>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,7 +123,10 @@ impl Metrics {
         let jobs_enqueued = Family::<JobLabels, Counter>::default();
         let jobs_succeeded = Family::<JobLabels, Counter>::default();
         let jobs_failed = Family::<JobLabels, Counter>::default();
+        let jobs_dead = Family::<JobLabels, Counter>::default();
+        let jobs_duration: JobHistogramFamily = Family::new_with_constructor(job_histogram);
         let jobs_queue_depth = Gauge::default();
+        let jobs_by_status = Family::<JobStatusLabels, Gauge>::default();
 
         registry.register("http_requests", "HTTP requests", http_requests.clone());
         registry.register(
@@ -148,10 +170,21 @@ impl Metrics {
             "Job attempts that failed",
             jobs_failed.clone(),
         );
+        registry.register("jobs_dead", "Jobs that failed for good", jobs_dead.clone());
+        registry.register(
+            "job_duration_seconds",
+            "How long job attempts ran",
+            jobs_duration.clone(),
+        );
         registry.register(
             "jobs_queue_depth",
             "Jobs waiting to run",
             jobs_queue_depth.clone(),
+        );
+        registry.register(
+            "jobs",
+            "Jobs in the queue table by status",
+            jobs_by_status.clone(),
         );
 
         Self {
@@ -166,7 +199,10 @@ impl Metrics {
             jobs_enqueued,
             jobs_succeeded,
             jobs_failed,
+            jobs_dead,
+            jobs_duration,
             jobs_queue_depth,
+            jobs_by_status,
         }
     }
 

@@ -32,7 +32,7 @@ diesel::table! {
         priority -> Integer,
         run_at -> Timestamp,
         attempts -> Integer,
-        max_attempts -> Integer,
+        max_attempts -> Nullable<Integer>,
         unique_key -> Nullable<Varchar>,
         locked_by -> Nullable<Varchar>,
         locked_until -> Nullable<Timestamp>,

@@ -90,13 +90,15 @@ impl Services {
             config.jwt_access_ttl,
             config.jwt_refresh_ttl,
         );
+        let metrics = web::Data::new(Metrics::new());
+        let db = db.with_metrics(metrics.clone().into_inner());
         Self {
             config: web::Data::new(config),
             db: web::Data::new(db),
             cache: web::Data::new(cache),
             bus: web::Data::new(bus),
             tokens: web::Data::new(tokens),
-            metrics: web::Data::new(Metrics::new()),
+            metrics,
             started_at: web::Data::new(StartedAt(Instant::now())),
         }
     }

@@ -37,7 +37,9 @@ use crate::bus::Bus;
 use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::{run_migrations, Db, PoolOptions, QueryLog};
-use crate::schema::users;
+use crate::jobs::{JobRegistry, JobServices, RunSummary, Worker, WorkerSettings};
+use crate::mail::Email;
+use crate::schema::{jobs, users};
 use crate::services::Services;
 
 /// The password every test user has.
@@ -493,6 +495,41 @@ impl TestApp {
     /// `DELETE path`.
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.delete(self.url(path))
+    }
+
+    /// The messages queued for delivery (`send_email` jobs not yet pruned), oldest first —
+    /// for tests that read a verification or reset link without running a worker.
+    pub async fn queued_emails(&self) -> Vec<Email> {
+        let payloads: Vec<String> = self
+            .db()
+            .run(|conn| {
+                Ok(jobs::table
+                    .filter(jobs::kind.eq(<Email as crate::jobs::Job>::KIND))
+                    .order(jobs::id.asc())
+                    .select(jobs::payload)
+                    .load(conn)?)
+            })
+            .await
+            .expect("read the queued emails");
+        payloads
+            .iter()
+            .map(|p| serde_json::from_str(p).expect("a send_email payload"))
+            .collect()
+    }
+
+    /// Runs every due job with `registry`'s handlers (the kernel's `send_email` writes
+    /// `.eml` files under [`TestApp::data_dir`]`/mail`), until none is due.
+    pub async fn run_jobs(&self, registry: JobRegistry) -> RunSummary {
+        let services = JobServices::from_services(&self.services).expect("the test mailer");
+        let settings = WorkerSettings {
+            retry_base: std::time::Duration::from_millis(10),
+            retry_max: std::time::Duration::from_millis(100),
+            ..WorkerSettings::from_config(&self.services.config.jobs)
+        };
+        Worker::new(services, Arc::new(registry), settings)
+            .run_until_idle()
+            .await
+            .expect("run the due jobs")
     }
 
     /// An active, verified user with role `user`.

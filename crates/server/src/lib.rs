@@ -2,23 +2,44 @@
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
 //! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
-//! (as domains land) the forum's original paths. `bin/plaza` calls [`serve`] and the
-//! [`commands`].
+//! (as domains land) the forum's original paths. It also gathers every domain's background
+//! jobs ([`job_registry`]) and counts ([`counts`]). `bin/plaza` calls [`serve`], [`worker`]
+//! and the [`commands`].
 
 pub mod commands;
 pub mod docs;
 pub mod legacy;
 mod ops;
 pub mod telemetry;
+mod workers;
+
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::middleware::Condition;
 use actix_web::{http::header, web, HttpServer};
 use anyhow::Context;
+use diesel::prelude::*;
 use plaza_kernel::counts::Counts;
+use plaza_kernel::jobs::JobRegistry;
+use plaza_kernel::schema::users;
 use plaza_kernel::{db, Config, Services};
 
 pub use docs::openapi;
+pub use workers::{worker, WorkerArgs};
+
+/// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)
+/// included. Each domain with background work adds a line here.
+pub fn job_registry() -> JobRegistry {
+    JobRegistry::new()
+}
+
+/// The counts domains contribute to `system/status` and user stats. Each domain with
+/// counts adds its own here.
+pub fn counts() -> Counts {
+    let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
+    plaza_posts::add_counts(counts)
+}
 
 /// Every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -28,11 +49,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     legacy::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
-}
-
-/// The counts every domain contributes to `system/status` and user stats.
-pub fn counts() -> Counts {
-    plaza_posts::add_counts(Counts::default())
 }
 
 /// CORS from `CORS_ALLOWED_ORIGINS` (`*` allows any origin); off when the list is empty.
@@ -82,7 +98,9 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-/// Serves until SIGINT or SIGTERM, then finishes in-flight requests (up to 30 s).
+/// Serves until SIGINT or SIGTERM, then finishes in-flight requests (up to 30 s). With
+/// `WORKER_INPROCESS` (the default) it runs a job worker too, which stops with it: running
+/// jobs get `WORKER_SHUTDOWN_GRACE` to finish, the rest go back to the queue.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind.clone();
     let workers = config.workers;
@@ -93,13 +111,30 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         bus = services.bus.kind(),
         "services ready"
     );
+    let registry = Arc::new(job_registry());
+    registry.check()?;
+    let worker = if services.config.jobs.inprocess {
+        Some(workers::start(&services, registry.clone())?)
+    } else {
+        None
+    };
+    if let Some(worker) = &worker {
+        // Stop taking jobs as soon as the signal arrives, while HTTP drains.
+        let stopper = worker.stopper();
+        tokio::spawn(async move {
+            workers::shutdown_signal().await;
+            stopper.stop();
+        });
+    }
+
     let app_services = services.clone();
+    let registry = web::Data::from(registry);
     let counts = web::Data::new(counts());
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
-        let counts = counts.clone();
+        let (registry, counts) = (registry.clone(), counts.clone());
         plaza_kernel::http::app(&app_services, move |cfg| {
-            cfg.app_data(counts);
+            cfg.app_data(registry).app_data(counts);
             configure(cfg);
         })
         .wrap(cors)
@@ -111,7 +146,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!("Plaza listening on http://{addr} — API http://{addr}/api/v1/, docs http://{addr}/api/docs/");
     }
-    server.run().await?;
+    let served = server.run().await;
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,7 +1,8 @@
 -- The durable job queue (kernel). A job is claimed by setting status 'running' with a lease
--- (locked_until); a worker that dies leaves the lease to expire and the job is claimed again.
--- unique_key de-duplicates for as long as the row exists (periodic jobs put their period in
--- it); NULLs do not collide.
+-- (locked_by, locked_until, attempts + 1); a worker that dies leaves the lease to expire and
+-- the job is claimed again. unique_key de-duplicates for as long as the row exists (periodic
+-- jobs put their period in it); NULLs do not collide. max_attempts NULL means the worker's
+-- default (WORKER_MAX_ATTEMPTS, or the handler's own limit).
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     kind VARCHAR(64) NOT NULL,
@@ -10,7 +11,7 @@ CREATE TABLE jobs (
     priority INTEGER NOT NULL DEFAULT 0,
     run_at TIMESTAMP NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
+    max_attempts INTEGER NULL,
     unique_key VARCHAR(191) NULL,
     locked_by VARCHAR(64) NULL,
     locked_until TIMESTAMP NULL,
@@ -20,7 +21,12 @@ CREATE TABLE jobs (
     finished_at TIMESTAMP NULL
 );
 CREATE UNIQUE INDEX uq_jobs_unique_key ON jobs (unique_key);
-CREATE INDEX idx_jobs_due ON jobs (status, run_at, priority);
+-- claiming: due queued jobs, highest priority first, then oldest
+CREATE INDEX idx_jobs_claim ON jobs (status, priority DESC, run_at, id);
+-- recovering expired leases
 CREATE INDEX idx_jobs_lease ON jobs (status, locked_until);
-CREATE INDEX idx_jobs_kind ON jobs (kind, status);
-CREATE INDEX idx_jobs_finished ON jobs (finished_at);
+-- staff lists (?status=, ?kind=, newest first)
+CREATE INDEX idx_jobs_status ON jobs (status, id);
+CREATE INDEX idx_jobs_kind ON jobs (kind, id);
+-- pruning finished jobs
+CREATE INDEX idx_jobs_finished ON jobs (status, finished_at);

@@ -10,6 +10,7 @@ mod migrations;
 mod pool;
 mod query_log;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -18,6 +19,8 @@ use diesel::sql_types::BigInt;
 use diesel::{MysqlConnection, SqliteConnection};
 
 use crate::error::{ApiError, ApiResult};
+use crate::jobs::observe;
+use crate::metrics::{JobLabels, Metrics};
 
 pub use migrations::{embedded_versions, pending_migrations, run_migrations, MigrationError};
 pub use pool::DbError;
@@ -70,6 +73,8 @@ pub struct Db {
     pool: r2d2::Pool<pool::DbManager>,
     backend: Backend,
     query_log: Option<QueryLog>,
+    /// Where [`Db::run`] counts the jobs its work enqueued.
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -139,12 +144,21 @@ impl Db {
             pool: builder.build_unchecked(manager),
             backend,
             query_log: log,
+            metrics: None,
         })
     }
 
     /// The statement log installed on this pool's connections, if any.
     pub fn query_log(&self) -> Option<&QueryLog> {
         self.query_log.as_ref()
+    }
+
+    /// Counts the jobs enqueued through [`Db::run`] and [`Db::transaction`] (once committed)
+    /// in `metrics` (`plaza_jobs_enqueued_total`).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Which backend this pool talks to.
@@ -171,9 +185,24 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
+        let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
+            observe::begin();
+            let result = pool
+                .get()
+                .map_err(ApiError::from)
+                .and_then(|mut conn| f(&mut conn));
+            // What is still noted committed (rolled-back transactions forgot theirs).
+            let enqueued = observe::take();
+            if let Some(metrics) = metrics {
+                for kind in enqueued {
+                    metrics
+                        .jobs_enqueued
+                        .get_or_create(&JobLabels { kind })
+                        .inc();
+                }
+            }
+            result
         })
         .await?
     }
@@ -204,6 +233,20 @@ where
             .transaction_depth(),
         Ok(Some(_))
     );
+    let mark = observe::mark();
+    let result = transaction_inner(conn, nested, f);
+    if result.is_err() {
+        // Jobs enqueued inside a rolled-back transaction never existed.
+        observe::rollback_to(mark);
+    }
+    result
+}
+
+fn transaction_inner<T, E, F>(conn: &mut DbConn, nested: bool, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     match conn {
         DbConn::Sqlite(inner) if !nested => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;

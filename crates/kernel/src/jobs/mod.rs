@@ -1,13 +1,30 @@
-//! Background jobs: a durable queue in the database.
+//! Background jobs: a durable queue in the database, workers that share it, and periodic
+//! jobs.
 //!
-//! A job is a value of a type implementing [`Job`] (its `KIND` names the handler), stored as
-//! JSON in the `jobs` table by [`enqueue`] — on the caller's connection, so inside a
-//! transaction the job exists exactly when the write that asked for it commits.
+//! - **Enqueue.** A job is a value of a type implementing [`Job`] (its `KIND` names the
+//!   handler), stored as JSON in the `jobs` table by [`enqueue`] — on the caller's connection,
+//!   so inside a transaction the job exists exactly when the write that asked for it commits.
+//! - **Handle.** Domains register a typed handler per kind in a [`JobRegistry`] at start
+//!   (`register_jobs(&mut registry)`), and periodic jobs with a [`Schedule`].
+//! - **Run.** A [`Worker`] claims due jobs (`FOR UPDATE SKIP LOCKED` on MySQL, one atomic
+//!   `UPDATE … RETURNING` on SQLite) under a lease, runs their handlers with a [`JobContext`],
+//!   retries failures with exponential backoff, keeps dead jobs with their last error, and
+//!   takes back jobs whose worker died once their lease expires. Its beat enqueues each
+//!   periodic job once per period, however many workers run.
 //!
 //! ```ignore
 //! #[derive(Serialize, Deserialize)]
 //! struct SendDigest { user_id: i64 }
 //! impl Job for SendDigest { const KIND: &'static str = "send_digest"; }
+//!
+//! pub fn register_jobs(jobs: &mut JobRegistry) {
+//!     jobs.handle(|ctx: JobContext, job: SendDigest| async move {
+//!         let user_id = job.user_id;
+//!         ctx.db.run(move |conn| digest::send(conn, user_id)).await?;
+//!         Ok(())
+//!     });
+//!     jobs.periodic("digest.daily", Schedule::daily_at(7, 0), &SendDigest { user_id: 0 });
+//! }
 //!
 //! db::transaction(conn, |conn| {
 //!     /* … the write … */
@@ -15,6 +32,25 @@
 //!     Ok(())
 //! })
 //! ```
+//!
+//! docs/jobs.md explains kinds, retries, scheduling and running workers at scale.
+
+mod context;
+mod error;
+mod housekeeping;
+pub(crate) mod observe;
+mod registry;
+mod schedule;
+pub mod store;
+mod worker;
+
+pub use context::{JobContext, JobInfo, JobServices};
+pub use error::JobError;
+pub use housekeeping::PruneJobs;
+pub use registry::{HandlerSettings, JobRegistry, PeriodicJob, RegistryError};
+pub use schedule::{Schedule, Scheduler};
+pub use store::{JobRecord, QueueDepth};
+pub use worker::{RunSummary, Stopper, Worker, WorkerHandle, WorkerSettings};
 
 use std::time::Duration;
 
@@ -26,17 +62,30 @@ use serde::Serialize;
 use crate::db::{self, DbConn};
 use crate::schema::jobs;
 
-/// Attempts before a job is dead, unless its options say otherwise.
+/// Attempts before a job is dead when neither the job, its handler nor `WORKER_MAX_ATTEMPTS`
+/// says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// The longest kind name the `jobs` table stores.
+pub const MAX_KIND_LEN: usize = 64;
+
+/// The longest unique key the `jobs` table stores.
+pub const MAX_UNIQUE_KEY_LEN: usize = 191;
 
 /// A kind of background work. The value is the job's payload.
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     /// The stable name handlers are registered under (≤ 64 characters).
     const KIND: &'static str;
+
+    /// Hides secrets in a stored payload before staff see it in `/api/v1/core/jobs/`
+    /// (a mail body with a password-reset link, say). Nothing is hidden by default.
+    fn redact(payload: &mut serde_json::Value) {
+        let _ = payload;
+    }
 }
 
 /// Where a job is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum JobStatus {
     /// Waiting for `run_at` (also after a failed attempt that will be retried).
     Queued,
@@ -59,6 +108,9 @@ impl JobStatus {
         }
     }
 
+    /// Every status, in the order of a job's life.
+    pub const ALL: [Self; 4] = [Self::Queued, Self::Running, Self::Succeeded, Self::Dead];
+
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
@@ -78,9 +130,11 @@ pub struct JobOptions {
     pub run_at: Option<NaiveDateTime>,
     /// Higher runs first among due jobs (default 0).
     pub priority: i32,
-    /// At most one job with this key exists (≤ 191 characters).
+    /// At most one job with this key exists, whatever its status, until the row is pruned
+    /// (≤ 191 characters).
     pub unique_key: Option<String>,
-    /// Attempts before the job is dead (default [`DEFAULT_MAX_ATTEMPTS`]).
+    /// Attempts before the job is dead (default: its handler's limit, else
+    /// `WORKER_MAX_ATTEMPTS`).
     pub max_attempts: Option<u32>,
 }
 
@@ -151,15 +205,28 @@ pub fn enqueue_raw(
         unique_key,
         max_attempts,
     } = options;
+    if kind.is_empty() || kind.len() > MAX_KIND_LEN {
+        return Err(invalid_job(format!(
+            "job kind \"{kind}\" must have 1 to {MAX_KIND_LEN} bytes"
+        )));
+    }
+    if unique_key
+        .as_ref()
+        .is_some_and(|k| k.len() > MAX_UNIQUE_KEY_LEN)
+    {
+        return Err(invalid_job(format!(
+            "unique key of a \"{kind}\" job is longer than {MAX_UNIQUE_KEY_LEN} bytes"
+        )));
+    }
     let now = crate::time::now();
-    let max_attempts = max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    let max_attempts = max_attempts.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
     let insert = diesel::insert_into(jobs::table).values((
         jobs::kind.eq(kind),
         jobs::payload.eq(payload),
         jobs::status.eq(JobStatus::Queued.as_str()),
         jobs::priority.eq(priority),
         jobs::run_at.eq(run_at.unwrap_or(now)),
-        jobs::max_attempts.eq(i32::try_from(max_attempts).unwrap_or(i32::MAX)),
+        jobs::max_attempts.eq(max_attempts),
         jobs::unique_key.eq(unique_key.as_deref()),
         jobs::created_at.eq(now),
         jobs::updated_at.eq(now),
@@ -170,10 +237,44 @@ pub fn enqueue_raw(
         db::last_insert_id(conn)
     });
     match result {
-        Ok(id) => Ok(Enqueued::Created(id)),
+        Ok(id) => {
+            observe::enqueued(kind);
+            Ok(Enqueued::Created(id))
+        }
         Err(err) if unique_key.is_some() && db::is_unique_violation(&err) => {
             Ok(Enqueued::Duplicate)
         }
         Err(err) => Err(err),
     }
+}
+
+/// A job that cannot be stored, as a query error (the caller's transaction rolls back).
+fn invalid_job(message: String) -> diesel::result::Error {
+    diesel::result::Error::QueryBuilderError(message.into())
+}
+
+/// Reads the queue's depth and sets `plaza_jobs_queue_depth` and `plaza_jobs{status}` from
+/// it (for `/metrics` and `system/status`).
+pub async fn sample_depth(
+    db: &crate::db::Db,
+    metrics: &crate::metrics::Metrics,
+) -> crate::error::ApiResult<QueueDepth> {
+    let depth = db
+        .run(|conn| Ok(store::depth(conn, crate::time::now())?))
+        .await?;
+    metrics.jobs_queue_depth.set(depth.queued);
+    for (status, n) in [
+        (JobStatus::Queued, depth.queued),
+        (JobStatus::Running, depth.running),
+        (JobStatus::Succeeded, depth.succeeded),
+        (JobStatus::Dead, depth.dead),
+    ] {
+        metrics
+            .jobs_by_status
+            .get_or_create(&crate::metrics::JobStatusLabels {
+                status: status.as_str().to_owned(),
+            })
+            .set(n);
+    }
+    Ok(depth)
 }

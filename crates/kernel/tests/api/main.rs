@@ -6,5 +6,8 @@ mod cache_bus;
 mod db;
 mod errors;
 mod jobs;
+mod mail;
 mod pagination;
+mod smtp_sink;
 mod support;
+mod worker;
