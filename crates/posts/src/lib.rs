@@ -9,9 +9,11 @@
 //! - [`routes`]: the handlers, also used by the forum's original paths in plaza-server.
 //! - [`model`]: rows and queries; [`search`]: `?search=` per backend; [`types`]: bodies.
 //! - [`counts`]: counts for `system/status` and user stats.
+//! - [`repair`]: the nightly job recounting counters after cascades from other domains.
 
 pub mod counts;
 pub mod model;
+pub mod repair;
 pub mod routes;
 pub mod search;
 pub mod service;
@@ -21,6 +23,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 pub use counts::add_counts;
+pub use repair::register_jobs;
 
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]

@@ -31,7 +31,9 @@ pub use workers::{worker, WorkerArgs};
 /// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)
 /// included. Each domain with background work adds a line here.
 pub fn job_registry() -> JobRegistry {
-    JobRegistry::new()
+    let mut registry = JobRegistry::new();
+    plaza_posts::register_jobs(&mut registry);
+    registry
 }
 
 /// The counts domains contribute to `system/status` and user stats. Each domain with

@@ -453,6 +453,43 @@ pub fn change_usage(conn: &mut DbConn, added: &[i64], removed: &[i64]) -> QueryR
     }
 }
 
+/// Sets each tag's `usage_count` to the number of links `count_links` finds (tag id → count;
+/// a tag it does not name has none) where they differ; returns how many tags changed. A repair
+/// for drift (rows removed by foreign-key cascades, which no counter sees).
+///
+/// Run it inside a transaction. It locks every tag row first (`FOR UPDATE` on MySQL; SQLite's
+/// transaction holds the write lock): taggers lock a tag before touching its links, so the
+/// links `count_links` then reads (its first plain read, hence its snapshot, comes after the
+/// locks) are settled.
+pub fn recount_usage<F>(conn: &mut DbConn, count_links: F) -> QueryResult<usize>
+where
+    F: FnOnce(&mut DbConn) -> QueryResult<HashMap<i64, i64>>,
+{
+    let current: Vec<(i64, i64)> = match conn {
+        DbConn::Mysql(c) => tags::table
+            .select((tags::id, tags::usage_count))
+            .order(tags::id.asc())
+            .for_update()
+            .load(c)?,
+        DbConn::Sqlite(_) => tags::table
+            .select((tags::id, tags::usage_count))
+            .order(tags::id.asc())
+            .load(conn)?,
+    };
+    let links = count_links(conn)?;
+    let mut changed = 0;
+    for (id, usage) in current {
+        let actual = links.get(&id).copied().unwrap_or(0);
+        if actual != usage {
+            diesel::update(tags::table.find(id))
+                .set(tags::usage_count.eq(actual))
+                .execute(conn)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// The summaries of `ids`, in one query (ids that do not exist are absent).
 pub fn summaries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, TagSummary>> {
     if ids.is_empty() {

@@ -200,3 +200,32 @@ db_test!(async fn staff_update_and_delete(backend) {
         .unwrap();
     assert_eq!(logged, 1);
 });
+
+db_test!(async fn recount_repairs_drifted_usage(backend) {
+    use std::collections::HashMap;
+
+    let app = app(backend).await;
+    let staff = app.create_staff("root").await;
+    let a: Value = create(&app, &staff.access, json!({"name": "a"})).await.json().await.unwrap();
+    let b: Value = create(&app, &staff.access, json!({"name": "b"})).await.json().await.unwrap();
+    let (a_id, b_id) = (a["id"].as_i64().unwrap(), b["id"].as_i64().unwrap());
+    let changed = app
+        .db()
+        .transaction(move |conn| {
+            plaza_core::tags::service::add_usage(conn, &[a_id, b_id], 5)?;
+            // The links say: a is used twice, b not at all.
+            Ok(plaza_core::tags::service::recount_usage(conn, |_| Ok(HashMap::from([(a_id, 2)])))?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(changed, 2);
+    let page: Value = app.get("/api/v1/core/tags/?ordering=name").send().await.unwrap().json().await.unwrap();
+    assert_eq!(page["results"][0]["usage_count"], 2);
+    assert_eq!(page["results"][1]["usage_count"], 0);
+    let again = app
+        .db()
+        .transaction(move |conn| Ok(plaza_core::tags::service::recount_usage(conn, |_| Ok(HashMap::from([(a_id, 2)])))?))
+        .await
+        .unwrap();
+    assert_eq!(again, 0, "nothing to repair");
+});

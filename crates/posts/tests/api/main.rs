@@ -6,6 +6,7 @@ mod counts;
 mod listing;
 mod posts;
 mod queries;
+mod repair;
 mod replies;
 mod support;
 mod tags;
