@@ -7,29 +7,34 @@
 //! the answers under their replies in the database, and no `reply_count` or
 //! `tags.usage_count` hears of it. The repair recounts from the rows themselves:
 //!
-//! - `posts.reply_count` := live replies of the post, in one `UPDATE … SET reply_count =
-//!   (SELECT COUNT(*) …)` statement (atomic against concurrent replies);
+//! - `posts.reply_count` := live replies of the post, by `UPDATE … SET reply_count =
+//!   (SELECT COUNT(*) …)` statements over id ranges of 2000 posts (each atomic against
+//!   concurrent replies, none holding many rows for long);
 //! - `tags.usage_count` := links in `post_tags`, through plaza-core's `recount_usage`, which
 //!   locks the tags first;
 //! - tombstones left without answers are removed, as deleting their last answer would have.
 
 use std::collections::HashMap;
 
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, max};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use plaza_core::tags::service as tags;
 use plaza_kernel::db::{self, DbConn};
 use plaza_kernel::jobs::{Job, JobContext, JobError, JobRegistry, Schedule};
-use plaza_kernel::schema::{post_tags, replies};
+use plaza_kernel::schema::{post_tags, posts, replies};
 use plaza_kernel::ApiResult;
 use serde::{Deserialize, Serialize};
 
-/// Posts whose `reply_count` differs from their live replies get the right number.
+/// Posts (in an id range) whose `reply_count` differs from their live replies get the right
+/// number.
 const RECOUNT_REPLIES: &str = "UPDATE posts SET reply_count = \
      (SELECT COUNT(*) FROM replies WHERE replies.post_id = posts.id AND replies.is_deleted = 0) \
-     WHERE reply_count <> \
+     WHERE posts.id > ? AND posts.id <= ? AND reply_count <> \
      (SELECT COUNT(*) FROM replies WHERE replies.post_id = posts.id AND replies.is_deleted = 0)";
+
+/// Posts recounted per statement (and transaction), so replies never wait long on the repair.
+const POSTS_PER_BATCH: i64 = 2000;
 
 /// Tombstones nobody answers any more.
 const ORPHAN_TOMBSTONES: &str = "SELECT r.id AS id FROM replies r WHERE r.is_deleted = 1 \
@@ -70,9 +75,19 @@ pub fn repair_counters(conn: &mut DbConn) -> ApiResult<Repaired> {
         )
         .execute(conn)
     })?;
-    let posts = db::transaction(conn, |conn| {
-        diesel::sql_query(RECOUNT_REPLIES).execute(conn)
-    })?;
+    let last_id: Option<i64> = posts::table.select(max(posts::id)).first(conn)?;
+    let mut posts = 0;
+    let mut from = 0;
+    while from < last_id.unwrap_or(0) {
+        let to = from.saturating_add(POSTS_PER_BATCH);
+        posts += db::transaction(conn, |conn| {
+            diesel::sql_query(RECOUNT_REPLIES)
+                .bind::<BigInt, _>(from)
+                .bind::<BigInt, _>(to)
+                .execute(conn)
+        })?;
+        from = to;
+    }
     let tags = db::transaction(conn, |conn| {
         tags::recount_usage(conn, |conn| {
             let links: Vec<(i64, i64)> = post_tags::table
