@@ -80,6 +80,32 @@ async fn serve_delivers_queued_mail_with_its_inprocess_worker() {
         Some("https://plaza.test/verify?token=t0k3n")
     );
 
+    // The staff endpoints are served, and documented.
+    let res = plaza
+        .client
+        .get(plaza.url("/api/v1/core/system/status/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let schema: serde_json::Value = plaza
+        .client
+        .get(plaza.url("/api/schema/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for path in [
+        "/api/v1/core/system/status/",
+        "/api/v1/core/jobs/",
+        "/api/v1/core/jobs/{id}/",
+        "/api/v1/core/jobs/{id}/retry/",
+    ] {
+        assert!(schema["paths"][path].is_object(), "{path} in the schema");
+    }
+
     // The queue's depth is exported.
     let metrics = plaza
         .client
@@ -130,7 +156,10 @@ async fn a_separate_worker_runs_the_jobs_of_a_server_without_one() {
     for (k, v) in env {
         builder = builder.env(k, v);
     }
-    let mut worker = builder.start_worker(&["--concurrency", "2"]).await;
+    let metrics_addr = format!("127.0.0.1:{}", plaza_e2e::free_port());
+    let mut worker = builder
+        .start_worker(&["--concurrency", "2", "--metrics-bind", &metrics_addr])
+        .await;
 
     for n in 0..3 {
         queue_mail_sqlite(
@@ -150,6 +179,28 @@ async fn a_separate_worker_runs_the_jobs_of_a_server_without_one() {
         assert_eq!(mail.subject, format!("Message {n}"));
     }
     worker.wait_for_log("job succeeded").await;
+
+    // The worker's own metrics and liveness.
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("http://{metrics_addr}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = client
+        .get(format!("http://{metrics_addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"plaza_jobs_succeeded_total{kind="send_email"} 3"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("plaza_jobs_queue_depth 0"), "{metrics}");
 
     let status = worker.stop();
     assert!(status.success(), "exit status {status}");

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary, over HTTP and WebSocket.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod forum;
 mod foundation;
 mod jobs;

@@ -34,6 +34,9 @@ enum Command {
         /// Do not enqueue periodic jobs from this worker (WORKER_BEAT=false).
         #[arg(long)]
         no_beat: bool,
+        /// Serve /metrics and /health on this address, overriding WORKER_METRICS_BIND.
+        #[arg(long)]
+        metrics_bind: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -92,10 +95,12 @@ fn main() -> ExitCode {
         Command::Worker {
             concurrency,
             no_beat,
+            metrics_bind,
         } => {
             let args = plaza_server::WorkerArgs {
                 concurrency,
                 no_beat,
+                metrics_bind,
             };
             match plaza_server::worker(config, args) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -96,6 +96,9 @@ pub struct JobsConfig {
     pub retention: Duration,
     /// `JOBS_DEAD_RETENTION`: how long dead jobs are kept for staff to inspect and retry.
     pub dead_retention: Duration,
+    /// `WORKER_METRICS_BIND`: where `plaza worker` serves `/metrics` and `/health` (none by
+    /// default).
+    pub metrics_bind: Option<String>,
 }
 
 /// Live video signalling settings (`STREAM_*`, `STUN_*`, `TURN_*`).
@@ -334,7 +337,13 @@ impl Config {
             beat: p.bool("WORKER_BEAT", true),
             retention: p.duration("JOBS_RETENTION", Duration::from_secs(7 * 86400)),
             dead_retention: p.duration("JOBS_DEAD_RETENTION", Duration::from_secs(30 * 86400)),
+            metrics_bind: p.optional("WORKER_METRICS_BIND"),
         };
+        if let Some(bind) = &jobs.metrics_bind {
+            if bind.parse::<std::net::SocketAddr>().is_err() && !bind.contains(':') {
+                p.problem(format!("WORKER_METRICS_BIND: \"{bind}\" is not host:port"));
+            }
+        }
         if jobs.retry_base > jobs.retry_max {
             p.problem("WORKER_RETRY_BASE: must not be longer than WORKER_RETRY_MAX".to_owned());
         }

@@ -68,9 +68,218 @@ diesel::table! {
         is_superuser -> Bool,
         role -> Varchar,
         privacy_settings -> Text,
+        is_searchable -> Bool,
         date_joined -> Timestamp,
         last_login -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One profile per user (plaza-users).
+    user_profiles (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        location -> Varchar,
+        company -> Varchar,
+        job_title -> Varchar,
+        skills -> Text,
+        interests -> Text,
+        language -> Varchar,
+        timezone -> Varchar,
+        notification_settings -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Successful logins (plaza-users).
+    user_login_logs (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        ip_address -> Nullable<Varchar>,
+        user_agent -> Varchar,
+        method -> Varchar,
+        login_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// The basic part of a user's résumé (plaza-users).
+    resumes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        full_name -> Varchar,
+        headline -> Varchar,
+        summary -> Text,
+        phone -> Varchar,
+        email -> Varchar,
+        location -> Varchar,
+        website -> Varchar,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Résumé work experience (plaza-users).
+    resume_work_experiences (id) {
+        id -> BigInt,
+        resume_id -> BigInt,
+        company -> Varchar,
+        position -> Varchar,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Résumé projects (plaza-users).
+    resume_projects (id) {
+        id -> BigInt,
+        resume_id -> BigInt,
+        name -> Varchar,
+        role -> Varchar,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        url -> Nullable<Varchar>,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Résumé education (plaza-users).
+    resume_educations (id) {
+        id -> BigInt,
+        resume_id -> BigInt,
+        school -> Varchar,
+        degree -> Varchar,
+        major -> Varchar,
+        start_date -> Date,
+        end_date -> Nullable<Date>,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Free-form résumé sections (plaza-users).
+    resume_custom_sections (id) {
+        id -> BigInt,
+        resume_id -> BigInt,
+        title -> Varchar,
+        content -> Text,
+        sort_order -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Login sessions: one refresh-token family each (plaza-authentication).
+    auth_sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        family -> Varchar,
+        device -> Varchar,
+        ip_address -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_reason -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    /// Refresh tokens, stored as SHA-256 (plaza-authentication).
+    refresh_tokens (id) {
+        id -> BigInt,
+        session_id -> BigInt,
+        token_hash -> Varchar,
+        jti -> Varchar,
+        access_jti -> Varchar,
+        access_expires_at -> Timestamp,
+        ip_address -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Single-use email verification and password reset tokens (plaza-authentication).
+    account_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        purpose -> Varchar,
+        token_hash -> Varchar,
+        email -> Varchar,
+        ip_address -> Nullable<Varchar>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Every login attempt (plaza-authentication).
+    login_attempts (id) {
+        id -> BigInt,
+        username -> Varchar,
+        user_id -> Nullable<BigInt>,
+        ip_address -> Nullable<Varchar>,
+        user_agent -> Varchar,
+        success -> Bool,
+        reason -> Varchar,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// TOTP secrets (plaza-authentication).
+    two_factor_auth (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        secret -> Varchar,
+        is_enabled -> Bool,
+        last_used_step -> Nullable<BigInt>,
+        confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Two-factor recovery codes, stored as SHA-256 (plaza-authentication).
+    two_factor_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Varchar,
+        used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// API keys, stored as SHA-256 (plaza-authentication).
+    api_keys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Varchar,
+        prefix -> Varchar,
+        key_hash -> Varchar,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -142,16 +351,43 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(user_login_logs -> users (user_id));
+diesel::joinable!(resumes -> users (user_id));
+diesel::joinable!(resume_work_experiences -> resumes (resume_id));
+diesel::joinable!(resume_projects -> resumes (resume_id));
+diesel::joinable!(resume_educations -> resumes (resume_id));
+diesel::joinable!(resume_custom_sections -> resumes (resume_id));
+diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> auth_sessions (session_id));
+diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(two_factor_auth -> users (user_id));
+diesel::joinable!(two_factor_recovery_codes -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(replies -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
-    attachments,
     jobs,
-    post_tags,
+    system_logs,
+    users,
+    user_profiles,
+    user_login_logs,
+    resumes,
+    resume_work_experiences,
+    resume_projects,
+    resume_educations,
+    resume_custom_sections,
+    auth_sessions,
+    refresh_tokens,
+    account_tokens,
+    login_attempts,
+    two_factor_auth,
+    two_factor_recovery_codes,
+    api_keys,
+    tags,
+    attachments,
     posts,
     replies,
-    system_logs,
-    tags,
-    users
+    post_tags,
 );

@@ -39,7 +39,7 @@ use crate::config::Config;
 use crate::db::{run_migrations, Db, PoolOptions, QueryLog};
 use crate::jobs::{JobRegistry, JobServices, RunSummary, Worker, WorkerSettings};
 use crate::mail::Email;
-use crate::schema::{jobs, users};
+use crate::schema::{jobs, user_profiles, users};
 use crate::services::Services;
 
 /// The password every test user has.
@@ -518,14 +518,11 @@ impl TestApp {
     }
 
     /// Runs every due job with `registry`'s handlers (the kernel's `send_email` writes
-    /// `.eml` files under [`TestApp::data_dir`]`/mail`), until none is due.
+    /// `.eml` files under [`TestApp::data_dir`]`/mail`), until none is due. A failed job is
+    /// retried no sooner than `WORKER_RETRY_BASE` (10 s), so each call runs it at most once.
     pub async fn run_jobs(&self, registry: JobRegistry) -> RunSummary {
         let services = JobServices::from_services(&self.services).expect("the test mailer");
-        let settings = WorkerSettings {
-            retry_base: std::time::Duration::from_millis(10),
-            retry_max: std::time::Duration::from_millis(100),
-            ..WorkerSettings::from_config(&self.services.config.jobs)
-        };
+        let settings = WorkerSettings::from_config(&self.services.config.jobs);
         Worker::new(services, Arc::new(registry), settings)
             .run_until_idle()
             .await
@@ -556,7 +553,7 @@ impl TestApp {
         .await
     }
 
-    /// A user as described, inserted directly, with an access token.
+    /// A user as described, inserted directly (with an empty profile), with an access token.
     pub async fn create_user_with(&self, spec: NewTestUser) -> TestUser {
         let email = format!("{}@example.com", spec.username.to_lowercase());
         let hash = bcrypt::hash(TEST_PASSWORD, 4).expect("bcrypt");
@@ -584,7 +581,19 @@ impl TestApp {
                         users::updated_at.eq(now),
                     ))
                     .execute(conn)?;
-                Ok(crate::db::last_insert_id(conn)?)
+                let id = crate::db::last_insert_id(conn)?;
+                // Every account has a profile (plaza-users creates both in one transaction).
+                diesel::insert_into(user_profiles::table)
+                    .values((
+                        user_profiles::user_id.eq(id),
+                        user_profiles::skills.eq("[]"),
+                        user_profiles::interests.eq("[]"),
+                        user_profiles::notification_settings.eq("{}"),
+                        user_profiles::created_at.eq(now),
+                        user_profiles::updated_at.eq(now),
+                    ))
+                    .execute(conn)?;
+                Ok(id)
             })
             .await
             .expect("insert a test user");

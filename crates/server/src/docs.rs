@@ -22,6 +22,11 @@ use utoipa::{Modify, OpenApi};
 )]
 struct BaseDoc;
 
+/// `/media/{path}`.
+#[derive(OpenApi)]
+#[openapi(paths(crate::media::media_file), tags((name = "media", description = "Public media files (avatars)")))]
+struct MediaDoc;
+
 struct SecuritySchemes;
 
 impl Modify for SecuritySchemes {
@@ -48,8 +53,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.merge(plaza_core::ApiDoc::openapi());
+    doc.merge(plaza_authentication::ApiDoc::openapi());
+    doc.merge(plaza_users::ApiDoc::openapi());
     doc.merge(plaza_posts::ApiDoc::openapi());
     doc.merge(crate::legacy::openapi());
+    doc.merge(MediaDoc::openapi());
     doc
 }
 

@@ -1,14 +1,15 @@
 //! # plaza-server
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
-//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, and
-//! (as domains land) the forum's original paths. It also gathers every domain's background
-//! jobs ([`job_registry`]) and counts ([`counts`]). `bin/plaza` calls [`serve`], [`worker`]
-//! and the [`commands`].
+//! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, the
+//! public media files (`/media/`), and the forum's original paths ([`legacy`]). It also
+//! gathers every domain's background jobs ([`job_registry`]) and counts ([`counts`]).
+//! `bin/plaza` calls [`serve`], [`worker`] and the [`commands`].
 
 pub mod commands;
 pub mod docs;
 pub mod legacy;
+pub mod media;
 mod ops;
 pub mod telemetry;
 mod workers;
@@ -32,6 +33,7 @@ pub use workers::{worker, WorkerArgs};
 /// included. Each domain with background work adds a line here.
 pub fn job_registry() -> JobRegistry {
     let mut registry = JobRegistry::new();
+    plaza_authentication::register_jobs(&mut registry);
     plaza_posts::register_jobs(&mut registry);
     registry
 }
@@ -43,12 +45,25 @@ pub fn counts() -> Counts {
     plaza_posts::add_counts(counts)
 }
 
+/// Registers what the domains contribute beside their routes: the job registry (which
+/// kinds hide secrets from staff, the periodic jobs) and the counts of `system/status`.
+pub fn register_contributions(
+    cfg: &mut web::ServiceConfig,
+    registry: &web::Data<JobRegistry>,
+    counts: &web::Data<Counts>,
+) {
+    cfg.app_data(registry.clone()).app_data(counts.clone());
+}
+
 /// Every route of the application.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure_ops(cfg);
     plaza_core::configure(cfg);
+    plaza_authentication::configure(cfg);
+    plaza_users::configure(cfg);
     plaza_posts::configure(cfg);
     legacy::configure(cfg);
+    media::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
 }
@@ -136,7 +151,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let cors = cors(&app_services.config);
         let (registry, counts) = (registry.clone(), counts.clone());
         plaza_kernel::http::app(&app_services, move |cfg| {
-            cfg.app_data(registry).app_data(counts);
+            register_contributions(cfg, &registry, &counts);
             configure(cfg);
         })
         .wrap(cors)

@@ -2,10 +2,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use plaza_kernel::auth::TokenSubject;
 use plaza_kernel::db::{self, DbConn};
 use plaza_kernel::schema::users;
 use plaza_kernel::{ApiResult, Role};
 
+use crate::privacy::PrivacySettings;
 use crate::values::{Email, Username};
 
 /// A row of `users`.
@@ -54,8 +56,10 @@ pub struct User {
     pub is_superuser: bool,
     /// `user`, `moderator` or `admin`.
     pub role: String,
-    /// Privacy settings (JSON object).
+    /// Privacy settings (JSON object, see [`PrivacySettings`]).
     pub privacy_settings: String,
+    /// Mirrors `privacy_settings.searchable`, for filtering in SQL.
+    pub is_searchable: bool,
     /// Registration time.
     pub date_joined: NaiveDateTime,
     /// Last successful login.
@@ -70,16 +74,51 @@ impl User {
         self.role.parse().unwrap_or(Role::User)
     }
 
+    /// The privacy settings, with defaults for missing keys.
+    pub fn privacy(&self) -> PrivacySettings {
+        PrivacySettings::from_stored(&self.privacy_settings)
+    }
+
+    /// Whether the account has a password it can log in with.
+    pub fn has_usable_password(&self) -> bool {
+        !self
+            .password
+            .starts_with(crate::password::UNUSABLE_PASSWORD)
+    }
+
+    /// The subject new tokens are signed for.
+    pub fn token_subject(&self) -> TokenSubject {
+        TokenSubject {
+            user_id: self.id,
+            username: self.username.clone(),
+            role: self.role(),
+            is_staff: self.is_staff,
+            is_superuser: self.is_superuser,
+        }
+    }
+
     /// Finds a user by id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
         users::table.find(id).select(Self::as_select()).first(conn)
     }
 
-    /// Finds a user by username or email, case-insensitively (login).
+    /// Finds a user by username or email, case-insensitively (login). Usernames may contain
+    /// `@`, so one user's username can be another's email: the username wins.
     pub fn find_by_login(conn: &mut DbConn, login: &str) -> QueryResult<Option<Self>> {
         let key = login.trim().to_lowercase();
-        users::table
+        let mut found: Vec<Self> = users::table
             .filter(users::username_key.eq(&key).or(users::email_key.eq(&key)))
+            .select(Self::as_select())
+            .limit(2)
+            .load(conn)?;
+        found.sort_by_key(|u| u.username_key != key);
+        Ok(found.into_iter().next())
+    }
+
+    /// Finds a user by email, case-insensitively.
+    pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<Self>> {
+        users::table
+            .filter(users::email_key.eq(crate::values::email_key(email)))
             .select(Self::as_select())
             .first(conn)
             .optional()
@@ -103,6 +142,14 @@ pub struct NewAccount {
     pub is_superuser: bool,
     /// Email verified at creation (staff-created accounts, superusers).
     pub is_verified: bool,
+    /// May log in.
+    pub is_active: bool,
+    /// Premium account.
+    pub is_premium: bool,
+    /// Given name.
+    pub first_name: String,
+    /// Family name.
+    pub last_name: String,
 }
 
 impl NewAccount {
@@ -116,6 +163,10 @@ impl NewAccount {
             is_staff: false,
             is_superuser: false,
             is_verified: false,
+            is_active: true,
+            is_premium: false,
+            first_name: String::new(),
+            last_name: String::new(),
         }
     }
 
@@ -131,11 +182,12 @@ impl NewAccount {
     }
 }
 
-/// Creates an account in one transaction and returns it. A taken username or email is 409
-/// naming the field (case-insensitively, on both backends).
+/// Creates an account and its profile in one transaction and returns it. A taken username or
+/// email is 409 naming the field (case-insensitively, on both backends).
 pub fn create_account(conn: &mut DbConn, account: &NewAccount) -> ApiResult<User> {
     db::transaction(conn, |conn| {
         let now = plaza_kernel::time::now();
+        let privacy = PrivacySettings::default();
         diesel::insert_into(users::table)
             .values((
                 users::username.eq(account.username.as_str()),
@@ -143,17 +195,23 @@ pub fn create_account(conn: &mut DbConn, account: &NewAccount) -> ApiResult<User
                 users::email.eq(account.email.as_str()),
                 users::email_key.eq(account.email.key()),
                 users::password.eq(&account.password_hash),
+                users::first_name.eq(account.first_name.trim()),
+                users::last_name.eq(account.last_name.trim()),
                 users::bio.eq(""),
-                users::privacy_settings.eq("{}"),
+                users::privacy_settings.eq(privacy.to_stored()),
+                users::is_searchable.eq(privacy.searchable),
                 users::role.eq(account.role.as_str()),
                 users::is_staff.eq(account.is_staff),
                 users::is_superuser.eq(account.is_superuser),
                 users::is_verified.eq(account.is_verified),
+                users::is_active.eq(account.is_active),
+                users::is_premium.eq(account.is_premium),
                 users::date_joined.eq(now),
                 users::updated_at.eq(now),
             ))
             .execute(conn)?;
         let id = db::last_insert_id(conn)?;
+        crate::profile::create_default(conn, id)?;
         Ok(User::find(conn, id)?)
     })
 }

@@ -1,5 +1,12 @@
-//! Passwords: Django's four validators, and bcrypt hashing on the blocking pool.
+//! Passwords: Django's four validators, bcrypt hashing on the blocking pool, and verification
+//! of the PBKDF2 hashes of accounts migrated from the Django projects (re-hashed with bcrypt
+//! at their next login, see [`needs_rehash`]).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use plaza_kernel::ApiError;
 
 /// Django's common-password list (see `data/NOTICE.md`), lower case, one per line.
@@ -111,9 +118,56 @@ pub fn hash_password(password: &str, cost: u32) -> Result<String, ApiError> {
     bcrypt::hash(password, cost).map_err(ApiError::internal)
 }
 
-/// Checks a password against a stored hash; `false` for an unusable or malformed hash.
+/// Checks a password against a stored hash: bcrypt (Plaza's own), or Django's
+/// `pbkdf2_sha256$<iterations>$<salt>$<base64 hash>` (accounts migrated from the Django
+/// projects). `false` for an unusable or malformed hash. CPU-heavy: blocking pool only.
 pub fn verify_password(password: &str, hash: &str) -> bool {
+    if let Some(django) = hash.strip_prefix(DJANGO_PBKDF2_PREFIX) {
+        return verify_django_pbkdf2(password, django);
+    }
     bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+/// Whether a stored hash should be replaced after a successful login: Django hashes become
+/// bcrypt, and bcrypt hashes of another cost take the configured one.
+pub fn needs_rehash(hash: &str, cost: u32) -> bool {
+    if hash.starts_with(DJANGO_PBKDF2_PREFIX) {
+        return true;
+    }
+    // `$2b$12$…`: the cost is the third field.
+    match hash.split('$').nth(2).map(str::parse::<u32>) {
+        Some(Ok(stored)) => stored != cost,
+        _ => false,
+    }
+}
+
+/// Verifies `password` against `hash`, or against a dummy bcrypt hash of the same cost when
+/// there is no account, so an unknown user costs the same time as a wrong password.
+/// CPU-heavy: blocking pool only.
+pub fn verify_or_dummy(password: &str, hash: Option<&str>, cost: u32) -> bool {
+    match hash {
+        Some(hash) => verify_password(password, hash),
+        None => {
+            let _ = verify_password(password, &dummy_hash(cost));
+            false
+        }
+    }
+}
+
+/// A bcrypt hash of a random string at `cost`, made once per cost and process.
+fn dummy_hash(cost: u32) -> String {
+    static DUMMIES: OnceLock<Mutex<HashMap<u32, String>>> = OnceLock::new();
+    let dummies = DUMMIES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = dummies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(cost)
+        .or_insert_with(|| {
+            let secret = plaza_kernel::crypto::random_token(18);
+            // A failure leaves an unusable hash; verification of it fails just as slowly.
+            bcrypt::hash(secret, cost).unwrap_or_else(|_| UNUSABLE_PASSWORD.to_owned())
+        })
+        .clone()
 }
 
 /// [`hash_password`] on the blocking pool.
@@ -121,8 +175,48 @@ pub async fn hash_password_async(password: String, cost: u32) -> Result<String, 
     tokio::task::spawn_blocking(move || hash_password(&password, cost)).await?
 }
 
+/// [`verify_password`] on the blocking pool.
+pub async fn verify_password_async(password: String, hash: String) -> Result<bool, ApiError> {
+    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?)
+}
+
 /// The stored value of an account that cannot log in with a password (Django's `!`).
 pub const UNUSABLE_PASSWORD: &str = "!";
+
+const DJANGO_PBKDF2_PREFIX: &str = "pbkdf2_sha256$";
+
+/// More rounds than any Django release uses; a stored value above it is refused rather than
+/// let one login burn seconds of CPU.
+const MAX_PBKDF2_ITERATIONS: u32 = 5_000_000;
+
+/// `<iterations>$<salt>$<base64 hash>`, the part after `pbkdf2_sha256$`.
+fn verify_django_pbkdf2(password: &str, encoded: &str) -> bool {
+    let mut parts = encoded.splitn(3, '$');
+    let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Ok(iterations) = iterations.parse::<u32>() else {
+        return false;
+    };
+    if iterations == 0 || iterations > MAX_PBKDF2_ITERATIONS {
+        return false;
+    }
+    let Ok(expected) = STANDARD.decode(expected) else {
+        return false;
+    };
+    if expected.is_empty() || expected.len() > 64 {
+        return false;
+    }
+    let mut derived = vec![0u8; expected.len()];
+    pbkdf2::pbkdf2_hmac::<sha2::Sha256>(
+        password.as_bytes(),
+        salt.as_bytes(),
+        iterations,
+        &mut derived,
+    );
+    plaza_kernel::crypto::constant_time_eq(&derived, &expected)
+}
 
 #[cfg(test)]
 mod tests {
@@ -181,5 +275,34 @@ mod tests {
         assert!(verify_password("Tr1cky-Horse-77", &hash));
         assert!(!verify_password("wrong", &hash));
         assert!(!verify_password("anything", UNUSABLE_PASSWORD));
+        assert!(!needs_rehash(&hash, 4));
+        assert!(needs_rehash(&hash, 12));
+        assert!(!verify_or_dummy("Tr1cky-Horse-77", None, 4));
+        assert!(verify_or_dummy("Tr1cky-Horse-77", Some(&hash), 4));
+    }
+
+    #[test]
+    fn django_pbkdf2_hashes_verify() {
+        // RFC 7914 §11: PBKDF2-HMAC-SHA256("passwd", "salt", 1 round, 64 bytes), Django-encoded.
+        let rfc = "pbkdf2_sha256$1$salt$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLxJypzM8Xm2RZkWZLOdd+8xfHG4RbHjC9UJESBB06GXgw==";
+        assert!(verify_password("passwd", rfc));
+        assert!(!verify_password("passwd2", rfc));
+        assert!(needs_rehash(rfc, 12));
+
+        // What Django's make_password("Tr1cky-Horse-77", "plazasalt") stores with 1000
+        // iterations (hashlib.pbkdf2_hmac, 32 bytes, standard base64).
+        let django = "pbkdf2_sha256$1000$plazasalt$N4JvSyK8EVFqS/5J3kT3slo46DzX2/p+gIolDmgjHyA=";
+        assert!(verify_password("Tr1cky-Horse-77", django));
+        assert!(!verify_password("tr1cky-horse-77", django));
+
+        for broken in [
+            "pbkdf2_sha256$",
+            "pbkdf2_sha256$x$salt$AAAA",
+            "pbkdf2_sha256$0$salt$AAAA",
+            "pbkdf2_sha256$99999999$salt$AAAA",
+            "pbkdf2_sha256$1$salt$not base64!",
+        ] {
+            assert!(!verify_password("passwd", broken), "{broken}");
+        }
     }
 }

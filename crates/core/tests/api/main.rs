@@ -3,6 +3,8 @@
 
 mod attachments;
 mod health;
+mod jobs;
 mod logs;
+mod status;
 mod support;
 mod tags;

@@ -25,6 +25,7 @@ use utoipa::ToSchema;
 pub use tokens::{Claims, IssuedToken, TokenCodec, TokenSubject, TokenType, CHALLENGE_TTL};
 
 use crate::cache::Cache;
+use crate::db::Db;
 use crate::error::ApiError;
 
 /// The prefix every Plaza API key starts with.
@@ -183,10 +184,15 @@ impl Caller {
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Resolves an API key to its owner. The authentication domain implements it and registers
-/// it as `web::Data<dyn ApiKeyResolver>`.
+/// it as `web::Data<dyn ApiKeyResolver>` from its `configure`; it is handed the app's [`Db`]
+/// (a domain's `configure` has no access to the services, so the resolver holds no state).
 pub trait ApiKeyResolver: Send + Sync + 'static {
     /// `Ok(None)` for an unknown, revoked or expired key, or an inactive owner.
-    fn resolve<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Caller>, ApiError>>;
+    fn resolve<'a>(
+        &'a self,
+        db: &'a Db,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Caller>, ApiError>>;
 }
 
 /// A credential as presented, before it is checked.
@@ -274,8 +280,11 @@ async fn resolve(req: &HttpRequest, presented: Presented) -> Result<Caller, ApiE
             let resolver = req
                 .app_data::<web::Data<dyn ApiKeyResolver>>()
                 .ok_or_else(|| ApiError::token_invalid("API keys are not accepted here."))?;
+            let db = req
+                .app_data::<web::Data<Db>>()
+                .ok_or_else(|| ApiError::internal("Db missing from app data"))?;
             resolver
-                .resolve(&key)
+                .resolve(db, &key)
                 .await?
                 .ok_or_else(|| ApiError::token_invalid("Invalid or expired API key."))
         }

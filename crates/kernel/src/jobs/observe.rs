@@ -9,13 +9,22 @@
 
 use std::cell::RefCell;
 
+/// Notes kept per thread at most: work outside `Db::run` on a long-lived thread never
+/// grows memory without bound (its jobs go uncounted instead).
+const MAX_NOTED: usize = 4096;
+
 thread_local! {
     static ENQUEUED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Notes one enqueued job of `kind`.
 pub(crate) fn enqueued(kind: &str) {
-    ENQUEUED.with(|e| e.borrow_mut().push(kind.to_owned()));
+    ENQUEUED.with(|e| {
+        let mut noted = e.borrow_mut();
+        if noted.len() < MAX_NOTED {
+            noted.push(kind.to_owned());
+        }
+    });
 }
 
 /// How many jobs are noted so far, to forget those of a transaction that rolls back.

@@ -263,16 +263,22 @@ pub fn release(
     Ok(updated == 1)
 }
 
-/// Extends the lease of every job `worker` is running to `now + lease` (the worker's
-/// heartbeat, so a long job is not taken back while its worker lives).
+/// Extends to `now + lease` the leases of the jobs `ids` that `worker` is running (the
+/// worker's heartbeat, so a long job is not taken back while its worker lives). Jobs whose
+/// attempt the worker gave up on are left out, so their leases expire.
 pub fn extend_leases(
     conn: &mut DbConn,
     worker: &str,
+    ids: &[i64],
     lease: Duration,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
     diesel::update(
         jobs::table
+            .filter(jobs::id.eq_any(ids))
             .filter(jobs::status.eq(JobStatus::Running.as_str()))
             .filter(jobs::locked_by.eq(worker)),
     )

@@ -208,23 +208,34 @@ impl Worker {
     }
 
     /// Claims and runs due jobs, batch after batch, until none is due (tests, tools). Does
-    /// not take back expired leases ([`Worker::recover_expired`]) or run the beat.
+    /// not take back expired leases ([`Worker::recover_expired`]) or run the beat. A job
+    /// that fails may run again in the same call once its retry is due.
     pub async fn run_until_idle(&self) -> ApiResult<RunSummary> {
         let mut summary = RunSummary::default();
         loop {
-            let jobs = self.claim(self.inner.settings.concurrency).await?;
-            if jobs.is_empty() {
+            let batch = self.run_batch().await?;
+            if batch.total() == 0 {
                 return Ok(summary);
             }
-            let mut set = JoinSet::new();
-            for job in jobs {
-                let worker = self.clone();
-                set.spawn(async move { worker.execute(job).await });
-            }
-            while let Some(outcome) = set.join_next().await {
-                summary.add(outcome.unwrap_or(Outcome::Lost));
-            }
+            summary.succeeded += batch.succeeded;
+            summary.retried += batch.retried;
+            summary.dead += batch.dead;
+            summary.lost += batch.lost;
         }
+    }
+
+    /// Claims one batch of due jobs (up to the concurrency) and runs it to the end: each due
+    /// job runs at most once.
+    pub async fn run_batch(&self) -> ApiResult<RunSummary> {
+        let mut summary = RunSummary::default();
+        let mut set = JoinSet::new();
+        for job in self.claim(self.inner.settings.concurrency).await? {
+            set.spawn(self.clone().execute(job));
+        }
+        while let Some(outcome) = set.join_next().await {
+            summary.add(outcome.unwrap_or(Outcome::Lost));
+        }
+        Ok(summary)
     }
 
     /// Takes back jobs whose lease expired: queued to run again, or dead when out of
@@ -635,13 +646,15 @@ impl Worker {
                     }
                 }
             }
-            let idle = self
+            let ids: Vec<i64> = self
                 .inner
                 .running
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .is_empty();
-            if idle {
+                .keys()
+                .copied()
+                .collect();
+            if ids.is_empty() {
                 continue;
             }
             let worker = self.inner.id.clone();
@@ -653,6 +666,7 @@ impl Worker {
                     Ok(store::extend_leases(
                         conn,
                         &worker,
+                        &ids,
                         lease,
                         crate::time::now(),
                     )?)

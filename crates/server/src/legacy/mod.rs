@@ -1,21 +1,26 @@
-//! The forum's original paths (API.md §9), served verbatim beside `/api/v1/` so its existing
-//! clients keep working. Each is a thin adapter over the canonical handler it mirrors: same
-//! rules, same bodies, same errors.
+//! The Django forum's original paths (API.md §9), served verbatim beside `/api/v1/` so its
+//! clients keep working. Each module is a thin adapter over a domain's services (or the
+//! canonical handler it mirrors) and answers with the same bodies as the canonical endpoint it
+//! maps to.
 //!
-//! Resources are registered one by one at the root (never as a `/posts` scope, which would
-//! swallow `/posts/chat/` and every other path under it).
+//! Post paths are registered resource by resource at the root (never as a `/posts` scope,
+//! which would swallow `/posts/chat/` and every other path under it).
 
 pub mod posts;
+pub mod users;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
-/// Mounts every original path.
+/// Mounts every forum path.
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    users::configure(cfg);
     posts::configure(cfg);
 }
 
-/// The OpenAPI description of the original paths.
+/// The OpenAPI description of the forum paths.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    posts::ApiDoc::openapi()
+    let mut doc = users::ApiDoc::openapi();
+    doc.merge(posts::ApiDoc::openapi());
+    doc
 }

@@ -1,4 +1,10 @@
-//! Integration tests of plaza-server: the composed app, its legacy paths and its schema.
+//! Integration tests of plaza-server: the composed app (its composition, the forum paths,
+//! media, the OpenAPI document).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod composition;
 mod legacy_posts;
+mod legacy_users;
+mod media;
+mod openapi;
+mod support;

@@ -1,0 +1,232 @@
+//! API keys: `plz_` and 40 random URL-safe characters, shown once at creation and stored as
+//! SHA-256. A key works until it is revoked or expires, as long as its owner is active; it
+//! stands for its owner with the owner's role. [`ApiKeys`] is the kernel's `ApiKeyResolver`,
+//! so every domain accepts keys (`Authorization: Api-Key …`, `X-API-Key`, `Bearer plz_…`).
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use plaza_kernel::auth::{ApiKeyResolver, BoxFuture, Credential, API_KEY_PREFIX};
+use plaza_kernel::crypto::{random_token, sha256_hex};
+use plaza_kernel::schema::{api_keys, users};
+use plaza_kernel::time::{utc, utc_opt};
+use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest, Role};
+
+use crate::types::{ApiKeyView, CreatedApiKey};
+
+/// Characters of a key shown in lists (`plz_` and 8 more).
+const PREFIX_LEN: usize = 12;
+/// Live (unrevoked) keys one user may hold.
+pub const MAX_KEYS_PER_USER: i64 = 50;
+/// `last_used_at` is written at most this often per key.
+const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
+
+/// A row of `api_keys`.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    /// Id.
+    pub id: i64,
+    /// Owner.
+    pub user_id: i64,
+    /// Name.
+    pub name: String,
+    /// The key's first characters.
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub key_hash: String,
+    /// Creation.
+    pub created_at: NaiveDateTime,
+    /// Expiry.
+    pub expires_at: Option<NaiveDateTime>,
+    /// Last use.
+    pub last_used_at: Option<NaiveDateTime>,
+    /// Revocation.
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// Creates a key for `user_id`; the answer is the only time the key is seen.
+pub fn create(
+    conn: &mut DbConn,
+    user_id: i64,
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> ApiResult<CreatedApiKey> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ApiError::invalid_field(
+            "name",
+            "This field may not be blank.",
+        ));
+    }
+    let now = plaza_kernel::time::now();
+    let expires = expires_at.map(|t| t.naive_utc());
+    if expires.is_some_and(|t| t <= now) {
+        return Err(ApiError::invalid_field(
+            "expires_at",
+            "The expiry must be in the future.",
+        ));
+    }
+    let live: i64 = api_keys::table
+        .filter(api_keys::user_id.eq(user_id))
+        .filter(api_keys::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if live >= MAX_KEYS_PER_USER {
+        return Err(ApiError::bad_request(format!(
+            "You have {MAX_KEYS_PER_USER} API keys; revoke one first."
+        )));
+    }
+    let key = format!("{API_KEY_PREFIX}{}", random_token(30));
+    let prefix: String = key.chars().take(PREFIX_LEN).collect();
+    let expires = expires.map(|t| {
+        use chrono::SubsecRound;
+        t.trunc_subsecs(6)
+    });
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::user_id.eq(user_id),
+            api_keys::name.eq(name),
+            api_keys::prefix.eq(&prefix),
+            api_keys::key_hash.eq(sha256_hex(&key)),
+            api_keys::created_at.eq(now),
+            api_keys::expires_at.eq(expires),
+        ))
+        .execute(conn)?;
+    let id = plaza_kernel::db::last_insert_id(conn)?;
+    Ok(CreatedApiKey {
+        id,
+        name: name.to_owned(),
+        prefix,
+        key,
+        created_at: utc(now),
+        expires_at: utc_opt(expires),
+    })
+}
+
+/// The caller's keys that were not revoked, newest first.
+pub fn list(conn: &mut DbConn, user_id: i64, page: PageRequest) -> ApiResult<Page<ApiKeyView>> {
+    let mine = || {
+        api_keys::table
+            .filter(api_keys::user_id.eq(user_id))
+            .filter(api_keys::revoked_at.is_null())
+    };
+    let count: i64 = mine().count().get_result(conn)?;
+    let count = u64::try_from(count).unwrap_or(0);
+    page.check(count)?;
+    let rows: Vec<ApiKeyRow> = mine()
+        .order((api_keys::created_at.desc(), api_keys::id.desc()))
+        .limit(page.limit())
+        .offset(page.offset(count))
+        .select(ApiKeyRow::as_select())
+        .load(conn)?;
+    let now = plaza_kernel::time::now();
+    let views = rows
+        .into_iter()
+        .map(|row| ApiKeyView {
+            id: row.id,
+            name: row.name,
+            prefix: row.prefix,
+            created_at: utc(row.created_at),
+            expires_at: utc_opt(row.expires_at),
+            last_used_at: utc_opt(row.last_used_at),
+            is_expired: row.expires_at.is_some_and(|t| t <= now),
+        })
+        .collect();
+    Ok(page.into_page(count, views))
+}
+
+/// Revokes one of the caller's keys (404 for anyone else's, or one already revoked).
+pub fn revoke(conn: &mut DbConn, user_id: i64, id: i64) -> ApiResult<()> {
+    let revoked = diesel::update(
+        api_keys::table
+            .find(id)
+            .filter(api_keys::user_id.eq(user_id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(plaza_kernel::time::now()))
+    .execute(conn)?;
+    if revoked == 0 {
+        return Err(ApiError::not_found("No API key of yours with this id."));
+    }
+    Ok(())
+}
+
+/// A live key and its owner.
+#[derive(Queryable)]
+struct KeyOwner {
+    key_id: i64,
+    last_used_at: Option<NaiveDateTime>,
+    user_id: i64,
+    username: String,
+    role: String,
+    is_staff: bool,
+    is_superuser: bool,
+}
+
+/// The caller a key stands for, if it is live and its owner active.
+pub fn resolve(conn: &mut DbConn, key: &str) -> QueryResult<Option<Caller>> {
+    let now = plaza_kernel::time::now();
+    let found: Option<KeyOwner> = api_keys::table
+        .inner_join(users::table)
+        .filter(api_keys::key_hash.eq(sha256_hex(key)))
+        .filter(api_keys::revoked_at.is_null())
+        .filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(now)),
+        )
+        .filter(users::is_active.eq(true))
+        .select((
+            api_keys::id,
+            api_keys::last_used_at,
+            users::id,
+            users::username,
+            users::role,
+            users::is_staff,
+            users::is_superuser,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(owner) = found else {
+        return Ok(None);
+    };
+    if owner
+        .last_used_at
+        .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
+    {
+        diesel::update(api_keys::table.find(owner.key_id))
+            .set(api_keys::last_used_at.eq(now))
+            .execute(conn)?;
+    }
+    Ok(Some(Caller {
+        id: owner.user_id,
+        username: owner.username,
+        role: owner.role.parse().unwrap_or(Role::User),
+        is_staff: owner.is_staff,
+        is_superuser: owner.is_superuser,
+        credential: Credential::ApiKey {
+            key_id: owner.key_id,
+        },
+    }))
+}
+
+/// The kernel's API-key resolver, backed by `api_keys`.
+#[derive(Debug, Default)]
+pub struct ApiKeys;
+
+impl ApiKeyResolver for ApiKeys {
+    fn resolve<'a>(
+        &'a self,
+        db: &'a Db,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Caller>, ApiError>> {
+        Box::pin(async move {
+            // Not the shape of one of our keys: no need to ask the database.
+            if !key.starts_with(API_KEY_PREFIX) || key.len() > 128 {
+                return Ok(None);
+            }
+            let key = key.to_owned();
+            db.run(move |conn| Ok(resolve(conn, &key)?)).await
+        })
+    }
+}

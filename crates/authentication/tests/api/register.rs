@@ -1,0 +1,85 @@
+//! `register/`.
+
+use diesel::prelude::*;
+use plaza_kernel::db_test;
+use plaza_kernel::schema::{user_login_logs, user_profiles};
+use serde_json::json;
+
+use crate::support::{app, call, mails_to, register, PASSWORD};
+
+db_test!(async fn registering_signs_in_and_queues_a_verification_mail(backend) {
+    let app = app(backend).await;
+    let body = register(&app, "alice").await;
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["user"]["is_verified"], false);
+    assert!(body["user"]["last_login"].is_string());
+    assert_eq!(body["user"]["profile"]["timezone"], "Asia/Shanghai");
+    let access = body["access"].as_str().unwrap();
+    assert!(body["refresh"].as_str().unwrap().len() > 20);
+
+    let (status, me) = call(app.get("/api/v1/users/me/").bearer_auth(access)).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], "alice@example.com");
+
+    let mails = mails_to(&app, "alice@example.com").await;
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].text.contains("/verify-email/?token="), "{}", mails[0].text);
+
+    let id = body["user"]["id"].as_i64().unwrap();
+    let (profiles, logins): (i64, i64) = app
+        .db()
+        .run(move |conn| {
+            Ok((
+                user_profiles::table.filter(user_profiles::user_id.eq(id)).count().get_result(conn)?,
+                user_login_logs::table.filter(user_login_logs::user_id.eq(id)).count().get_result(conn)?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!((profiles, logins), (1, 1));
+});
+
+db_test!(async fn duplicates_are_refused_case_insensitively(backend) {
+    let app = app(backend).await;
+    register(&app, "alice").await;
+    let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({
+        "username": "ALICE", "email": "someone@example.com", "password": PASSWORD
+    })))
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    assert!(body["errors"]["username"].is_array(), "{body}");
+    let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({
+        "username": "alice2", "email": "Alice@EXAMPLE.com", "password": PASSWORD
+    })))
+    .await;
+    assert_eq!(status, 409);
+    assert!(body["errors"]["email"].is_array(), "{body}");
+    assert!(mails_to(&app, "someone@example.com").await.is_empty());
+});
+
+db_test!(async fn bad_registrations_name_every_field(backend) {
+    let app = app(backend).await;
+    let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({
+        "username": "a b", "email": "not-an-email", "password": "123", "password_confirm": "1234"
+    })))
+    .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("validation_error")));
+    for field in ["username", "email", "password", "password_confirm"] {
+        assert!(body["errors"][field].is_array(), "{field}: {body}");
+    }
+    for weak in ["password", "12345678901", "short", "bobthebuilder1"] {
+        let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({
+            "username": "bobthebuilder1", "email": "bob@example.com", "password": weak
+        })))
+        .await;
+        assert_eq!(status, 400, "{weak}");
+        assert!(body["errors"]["password"].is_array(), "{weak}: {body}");
+    }
+    let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({"username": "carol"}))).await;
+    assert_eq!(status, 400);
+    assert!(body["errors"]["email"].is_array() || body["errors"]["password"].is_array(), "{body}");
+    let (status, _) = call(app.post("/api/v1/auth/register/").body("username=carol")).await;
+    assert_eq!(status, 415);
+    let (status, _) = call(app.get("/api/v1/auth/register/")).await;
+    assert_eq!(status, 405);
+});

@@ -1,0 +1,31 @@
+//! Shared helpers.
+
+use actix_web::web;
+use plaza_kernel::testing::{TestApp, TestBackend};
+use serde_json::Value;
+
+/// The whole application, as `plaza serve` composes it.
+pub async fn app(backend: TestBackend) -> TestApp {
+    let registry = web::Data::new(plaza_server::job_registry());
+    let counts = web::Data::new(plaza_server::counts());
+    TestApp::builder(backend)
+        .configure(move |cfg| {
+            plaza_server::register_contributions(cfg, &registry, &counts);
+            plaza_server::configure(cfg);
+        })
+        .build()
+        .await
+}
+
+/// Status and JSON body of a response.
+pub async fn call(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
