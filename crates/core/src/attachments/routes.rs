@@ -522,5 +522,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get(get_attachment)
             .delete(delete_attachment),
     )
-    .service(web::resource("/attachments/{id}/download/").get(download_attachment));
+    .service(
+        web::resource("/attachments/{id}/download/")
+            .get(download_attachment)
+            .head(download_attachment),
+    );
 }

@@ -90,6 +90,12 @@ db_test!(async fn upload_sniffs_hashes_and_downloads(backend) {
     let etag = headers["etag"].to_str().unwrap().to_owned();
     assert_eq!(res.bytes().await.unwrap().as_ref(), bytes.as_slice());
 
+    // HEAD: the headers without the body.
+    let res = app.client.head(url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-length"], "200000");
+    assert!(res.bytes().await.unwrap().is_empty());
+
     // A client that has it gets 304.
     let res = app.client.get(url).header("if-none-match", &etag).send().await.unwrap();
     assert_eq!(res.status(), 304);
