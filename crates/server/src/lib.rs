@@ -34,13 +34,15 @@ pub use workers::{worker, WorkerArgs};
 pub fn job_registry() -> JobRegistry {
     let mut registry = JobRegistry::new();
     plaza_authentication::register_jobs(&mut registry);
+    plaza_posts::register_jobs(&mut registry);
     registry
 }
 
 /// The counts domains contribute to `system/status` and user stats. Each domain with
 /// counts adds its own here.
 pub fn counts() -> Counts {
-    Counts::default().system("users", |conn| users::table.count().get_result(conn))
+    let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
+    plaza_posts::add_counts(counts)
 }
 
 /// Registers what the domains contribute beside their routes: the job registry (which
@@ -59,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure(cfg);
     plaza_authentication::configure(cfg);
     plaza_users::configure(cfg);
+    plaza_posts::configure(cfg);
     legacy::configure(cfg);
     media::configure(cfg);
     ops::configure(cfg);
