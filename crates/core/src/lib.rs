@@ -1,14 +1,23 @@
 //! # plaza-core
 //!
-//! Health and status of a Plaza deployment, and the staff view of the job queue. Mount it
-//! with [`configure`] (the `/api/v1/core/` scope) and [`configure_ops`] (`/health`) in any
-//! actix app whose app data holds the kernel's services (`Services::register`); a
-//! `web::Data<Counts>` and a `web::Data<JobRegistry>`, when present, feed `system/status`
-//! and the job payloads staff may see.
+//! What every Plaza deployment shares: health, status, the staff view of the job queue, the
+//! system log list, tags and attachments. Mount it with [`configure`] (the `/api/v1/core/`
+//! scope) and [`configure_ops`] (`/health`) in any actix app whose app data holds the kernel's
+//! services (`Services::register`); a `web::Data<Counts>` and a `web::Data<JobRegistry>`, when
+//! present, feed `system/status` and the job payloads staff may see.
+//!
+//! - [`health`]: liveness and readiness probes; [`status`]: `system/status` for staff.
+//! - [`jobs`]: the job queue for staff.
+//! - [`logs`]: `GET logs/`, the system log for staff (written by `plaza_kernel::syslog`).
+//! - [`tags`]: tags shared with the forum; [`tags::service`] is what other domains call.
+//! - [`attachments`]: uploads streamed to `MEDIA_ROOT`, downloads streamed back.
 
+pub mod attachments;
 pub mod health;
 pub mod jobs;
+pub mod logs;
 pub mod status;
+pub mod tags;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -23,6 +32,18 @@ use utoipa::OpenApi;
         jobs::list_jobs,
         jobs::get_job,
         jobs::retry_job,
+        logs::list_logs,
+        tags::routes::list_tags,
+        tags::routes::create_tag,
+        tags::routes::get_tag,
+        tags::routes::replace_tag,
+        tags::routes::update_tag,
+        tags::routes::delete_tag,
+        attachments::routes::upload_attachment,
+        attachments::routes::list_attachments,
+        attachments::routes::get_attachment,
+        attachments::routes::download_attachment,
+        attachments::routes::delete_attachment,
     ),
     components(schemas(
         health::Liveness,
@@ -49,7 +70,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(web::resource("/system/status/").get(status::system_status))
             .service(web::resource("/jobs/").get(jobs::list_jobs))
             .service(web::resource("/jobs/{id}/").get(jobs::get_job))
-            .service(web::resource("/jobs/{id}/retry/").post(jobs::retry_job)),
+            .service(web::resource("/jobs/{id}/retry/").post(jobs::retry_job))
+            .configure(logs::configure)
+            .configure(tags::routes::configure)
+            .configure(attachments::routes::configure),
     );
 }
 

@@ -163,6 +163,8 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// `MAX_BODY_BYTES`: JSON bodies above this get 413.
     pub max_body_bytes: usize,
+    /// `ATTACHMENT_MAX_BYTES`: the largest file `core/attachments/` accepts (413 above).
+    pub attachment_max_bytes: u64,
     /// `PLAZA_WORKERS`: HTTP worker threads.
     pub workers: usize,
     /// `TRUST_PROXY_HEADERS`: take the client address from `Forwarded`/`X-Forwarded-For`
@@ -309,6 +311,7 @@ impl Config {
             }
         }
         let max_body_bytes = p.number("MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30);
+        let attachment_max_bytes = p.number("ATTACHMENT_MAX_BYTES", 10 << 20, 1, 1 << 40);
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = p.number("PLAZA_WORKERS", cpus, 1, 512);
         let trust_proxy_headers = p.bool("TRUST_PROXY_HEADERS", false);
@@ -388,6 +391,7 @@ impl Config {
             jwt_refresh_ttl,
             cors_allowed_origins,
             max_body_bytes,
+            attachment_max_bytes,
             workers,
             trust_proxy_headers,
             log_format,
@@ -648,6 +652,7 @@ mod tests {
         assert_eq!(config.jwt_refresh_ttl, Duration::from_secs(7 * 86400));
         assert_eq!(config.bcrypt_cost, 12);
         assert_eq!(config.media_root, PathBuf::from("./data/media"));
+        assert_eq!(config.attachment_max_bytes, 10 << 20);
     }
 
     #[test]

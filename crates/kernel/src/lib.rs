@@ -54,7 +54,7 @@ pub use config::Config;
 pub use db::{Db, DbConn};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ValidJson, ValidQuery};
-pub use pagination::{CursorPage, CursorRequest, Page, PageRequest};
+pub use pagination::{CursorPage, CursorRequest, OrderBy, Page, PageRequest};
 pub use realtime::Realtime;
 pub use services::Services;
 

@@ -6,6 +6,7 @@
 //! - [`CursorRequest`] (`?cursor=&page_size=`) and [`CursorPage`]: keyset pagination for feeds
 //!   that grow without end; the cursor is an opaque encoding of the last row's sort key, so a
 //!   deep page costs what the first does.
+//! - [`parse_ordering`]: DRF's `?ordering=a,-b`, checked against the fields a list allows.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -339,9 +340,74 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
         .ok_or_else(|| ApiError::invalid_field("cursor", "Invalid cursor."))
 }
 
+/// One field of `?ordering=`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OrderBy {
+    /// The field, as the list allows it.
+    pub field: &'static str,
+    /// `-field`: largest first.
+    pub descending: bool,
+}
+
+/// Parses DRF's `?ordering=a,-b` against the fields a list allows (each backed by an index).
+///
+/// `None` or an empty value gives an empty list: the caller applies its default order. A field
+/// given twice counts once (the first wins). An unknown field is 400 `validation_error` on
+/// `ordering`, naming the fields allowed — rather than DRF's silent ignore, so a typo is seen.
+pub fn parse_ordering(
+    raw: Option<&str>,
+    allowed: &[&'static str],
+) -> Result<Vec<OrderBy>, ApiError> {
+    let mut out: Vec<OrderBy> = Vec::new();
+    for part in raw.unwrap_or("").split(',').map(str::trim) {
+        if part.is_empty() {
+            continue;
+        }
+        let (name, descending) = match part.strip_prefix('-') {
+            Some(name) => (name, true),
+            None => (part, false),
+        };
+        let Some(field) = allowed.iter().copied().find(|f| *f == name) else {
+            return Err(ApiError::invalid_field(
+                "ordering",
+                format!(
+                    "Unknown ordering field \"{name}\"; use one of: {}.",
+                    allowed.join(", ")
+                ),
+            ));
+        };
+        if out.iter().all(|o| o.field != field) {
+            out.push(OrderBy { field, descending });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordering_is_checked_against_allowed_fields() {
+        let allowed = ["created_at", "reply_count"];
+        assert_eq!(parse_ordering(None, &allowed).unwrap(), vec![]);
+        assert_eq!(
+            parse_ordering(Some("-reply_count, created_at,-reply_count"), &allowed).unwrap(),
+            vec![
+                OrderBy {
+                    field: "reply_count",
+                    descending: true
+                },
+                OrderBy {
+                    field: "created_at",
+                    descending: false
+                }
+            ]
+        );
+        let err = parse_ordering(Some("password"), &allowed).unwrap_err();
+        assert_eq!(err.code(), "validation_error");
+        assert!(err.errors().unwrap().contains_key("ordering"));
+    }
 
     fn req(page: u64, size: u32) -> PageRequest {
         PageRequest::new(

@@ -284,6 +284,74 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Tags shared by the forum and other domains (plaza-core). `name_key` is the lower-case
+    /// name, unique; `usage_count` is kept exact in SQL by the domains that tag things.
+    tags (id) {
+        id -> BigInt,
+        name -> Varchar,
+        name_key -> Varchar,
+        slug -> Varchar,
+        color -> Varchar,
+        description -> Text,
+        usage_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Uploaded files (plaza-core); the bytes live under `MEDIA_ROOT` at `path`.
+    attachments (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Varchar,
+        content_type -> Varchar,
+        size -> BigInt,
+        sha256 -> Varchar,
+        path -> Varchar,
+        is_public -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Forum posts (plaza-posts).
+    posts (id) {
+        id -> BigInt,
+        author_id -> BigInt,
+        title -> Varchar,
+        content -> Text,
+        reply_count -> BigInt,
+        view_count -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Replies to forum posts, nested one level through `parent_id` (plaza-posts).
+    replies (id) {
+        id -> BigInt,
+        post_id -> BigInt,
+        author_id -> BigInt,
+        parent_id -> Nullable<BigInt>,
+        content -> Text,
+        is_deleted -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Which tags a forum post carries (plaza-posts).
+    post_tags (post_id, tag_id) {
+        post_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Live video streams (plaza-streaming). `id` is a UUID string.
     video_streams (id) {
         id -> Varchar,
@@ -340,6 +408,8 @@ diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(two_factor_auth -> users (user_id));
 diesel::joinable!(two_factor_recovery_codes -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
+diesel::joinable!(replies -> posts (post_id));
+diesel::joinable!(post_tags -> posts (post_id));
 diesel::joinable!(stream_connections -> video_streams (stream_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -360,6 +430,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     two_factor_auth,
     two_factor_recovery_codes,
     api_keys,
+    tags,
+    attachments,
+    posts,
+    replies,
+    post_tags,
     video_streams,
     stream_connections,
 );

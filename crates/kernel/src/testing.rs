@@ -42,7 +42,7 @@ use crate::auth::{Role, TokenSubject};
 use crate::bus::Bus;
 use crate::cache::Cache;
 use crate::config::Config;
-use crate::db::{run_migrations, Db, PoolOptions};
+use crate::db::{run_migrations, Db, PoolOptions, QueryLog};
 use crate::jobs::{JobRegistry, JobServices, RunSummary, Worker, WorkerSettings};
 use crate::mail::Email;
 use crate::schema::{jobs, user_profiles, users};
@@ -137,7 +137,8 @@ macro_rules! db_test {
     };
 }
 
-/// A fresh, migrated database that removes itself when dropped.
+/// A fresh, migrated database that removes itself when dropped. Its pool has a
+/// [`QueryLog`] (`db.query_log()`), for tests that count statements.
 pub struct TestDb {
     /// The pool.
     pub db: Db,
@@ -183,7 +184,8 @@ impl TestDb {
                 }
                 .expect("temporary directory for the SQLite test database");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
-                let db = Db::connect(&url, options).expect("open the SQLite test database");
+                let db = Db::connect_with_log(&url, options, QueryLog::new())
+                    .expect("open the SQLite test database");
                 Self {
                     db,
                     url,
@@ -203,7 +205,8 @@ impl TestDb {
                 .execute(&mut admin)
                 .expect("create the MySQL test database");
                 let url = with_database(server, &name);
-                let db = Db::connect(&url, options).expect("open the MySQL test database");
+                let db = Db::connect_with_log(&url, options, QueryLog::new())
+                    .expect("open the MySQL test database");
                 Self {
                     db,
                     url,

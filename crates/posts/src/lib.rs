@@ -1,1 +1,51 @@
-//! plaza-posts
+//! # plaza-posts
+//!
+//! The forum: posts, replies nested one level, tags on posts (through plaza-core's tag
+//! service), search, and the reply and view counters. Mount it with [`configure`] (the
+//! `/api/v1/posts/` scope) in any actix app whose app data holds the kernel's `Db` and
+//! `TokenCodec` (and, optionally, a `Bus` to announce replies on).
+//!
+//! - [`service`]: the rules, callable without HTTP (each write in one transaction).
+//! - [`routes`]: the handlers, also used by the forum's original paths in plaza-server.
+//! - [`model`]: rows and queries; [`search`]: `?search=` per backend; [`types`]: bodies.
+//! - [`counts`]: counts for `system/status` and user stats.
+//! - [`repair`]: the nightly job recounting counters after cascades from other domains.
+
+pub mod counts;
+pub mod model;
+pub mod repair;
+pub mod routes;
+pub mod search;
+pub mod service;
+pub mod types;
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+pub use counts::add_counts;
+pub use repair::register_jobs;
+
+/// The OpenAPI description of this crate's endpoints.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes::list_posts,
+        routes::create_post,
+        routes::get_post,
+        routes::replace_post,
+        routes::update_post,
+        routes::delete_post,
+        routes::list_replies,
+        routes::create_reply,
+        routes::replace_reply,
+        routes::update_reply,
+        routes::delete_reply,
+    ),
+    tags((name = "posts", description = "The forum: posts, replies, tags, search"))
+)]
+pub struct ApiDoc;
+
+/// Mounts `/api/v1/posts/`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::scope("/api/v1/posts").configure(routes::configure));
+}

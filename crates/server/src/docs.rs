@@ -55,6 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(plaza_core::ApiDoc::openapi());
     doc.merge(plaza_authentication::ApiDoc::openapi());
     doc.merge(plaza_users::ApiDoc::openapi());
+    doc.merge(plaza_posts::ApiDoc::openapi());
     doc.merge(crate::legacy::openapi());
     doc.merge(MediaDoc::openapi());
     doc.merge(plaza_streaming::ApiDoc::openapi());

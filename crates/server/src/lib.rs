@@ -35,6 +35,7 @@ pub use workers::{worker, WorkerArgs};
 pub fn job_registry() -> JobRegistry {
     let mut registry = JobRegistry::new();
     plaza_authentication::register_jobs(&mut registry);
+    plaza_posts::register_jobs(&mut registry);
     plaza_streaming::register_jobs(&mut registry);
     registry
 }
@@ -43,6 +44,7 @@ pub fn job_registry() -> JobRegistry {
 /// counts adds its own here. `realtime` is this process's (for `open_websockets`).
 pub fn counts(realtime: &web::Data<Realtime>) -> Counts {
     let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
+    let counts = plaza_posts::add_counts(counts);
     plaza_streaming::add_counts(counts, realtime.clone())
 }
 
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_core::configure(cfg);
     plaza_authentication::configure(cfg);
     plaza_users::configure(cfg);
+    plaza_posts::configure(cfg);
     legacy::configure(cfg);
     media::configure(cfg);
     plaza_streaming::configure(cfg);

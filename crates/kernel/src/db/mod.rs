@@ -8,6 +8,7 @@
 
 mod migrations;
 mod pool;
+mod query_log;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::metrics::{JobLabels, Metrics};
 
 pub use migrations::{embedded_versions, pending_migrations, run_migrations, MigrationError};
 pub use pool::DbError;
+pub use query_log::QueryLog;
 
 /// A connection to either backend. Diesel queries built against the `schema` work on both.
 #[derive(diesel::MultiConnection)]
@@ -70,6 +72,7 @@ pub type PooledConn = r2d2::PooledConnection<pool::DbManager>;
 pub struct Db {
     pool: r2d2::Pool<pool::DbManager>,
     backend: Backend,
+    query_log: Option<QueryLog>,
     /// Where [`Db::run`] counts the jobs its work enqueued.
     metrics: Option<Arc<Metrics>>,
 }
@@ -111,19 +114,43 @@ impl Db {
 
     /// Opens a pool without connecting; connections are made on first use.
     pub fn connect_lazy(url: &str, options: PoolOptions) -> Result<Self, DbError> {
+        Self::build(url, options, None)
+    }
+
+    /// Like [`Db::connect`], with `log` installed on every connection: statements are
+    /// recorded while the log is started (see [`QueryLog`]). Test databases use it.
+    pub fn connect_with_log(
+        url: &str,
+        options: PoolOptions,
+        log: QueryLog,
+    ) -> Result<Self, DbError> {
+        let probe = pool::DbManager::new(url)?;
+        r2d2::ManageConnection::connect(&probe).map_err(|e| DbError::Connect(e.to_string()))?;
+        Self::build(url, options, Some(log))
+    }
+
+    fn build(url: &str, options: PoolOptions, log: Option<QueryLog>) -> Result<Self, DbError> {
         let manager = pool::DbManager::new(url)?;
         let backend = manager.backend();
-        let pool = r2d2::Pool::builder()
+        let mut builder = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
             .connection_timeout(options.timeout)
-            .error_handler(Box::new(pool::LogErrors))
-            .build_unchecked(manager);
+            .error_handler(Box::new(pool::LogErrors));
+        if let Some(log) = &log {
+            builder = builder.connection_customizer(Box::new(query_log::InstallLog(log.clone())));
+        }
         Ok(Self {
-            pool,
+            pool: builder.build_unchecked(manager),
             backend,
+            query_log: log,
             metrics: None,
         })
+    }
+
+    /// The statement log installed on this pool's connections, if any.
+    pub fn query_log(&self) -> Option<&QueryLog> {
+        self.query_log.as_ref()
     }
 
     /// Counts the jobs enqueued through [`Db::run`] and [`Db::transaction`] (once committed)

@@ -107,6 +107,59 @@ fn times_round_trip(backend: &TestBackend) {
     assert_eq!(stored, now, "microseconds survive the round trip");
 }
 
+fn query_log_records_only_while_started(backend: &TestBackend) {
+    let test_db = TestDb::create(backend);
+    let log = test_db
+        .db
+        .query_log()
+        .expect("test pools carry a query log")
+        .clone();
+    let mut conn = test_db.db.get().unwrap();
+    let count =
+        |conn: &mut plaza_kernel::DbConn| -> i64 { users::table.count().get_result(conn).unwrap() };
+
+    count(&mut conn);
+    assert!(log.is_empty(), "nothing is recorded before start");
+
+    log.start();
+    count(&mut conn);
+    db::transaction(&mut conn, |c| -> QueryResult<()> {
+        count(c);
+        Ok(())
+    })
+    .unwrap();
+    // A connection opened after start records too.
+    let mut other = test_db.db.get().unwrap();
+    count(&mut other);
+    let statements = log.stop();
+
+    let selects = statements
+        .iter()
+        .filter(|s| s.contains("SELECT COUNT(*)"))
+        .count();
+    assert_eq!(selects, 3, "{statements:#?}");
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.to_uppercase().contains("BEGIN")),
+        "transactions are visible: {statements:#?}"
+    );
+    count(&mut conn);
+    assert!(log.is_empty(), "stop ends recording");
+}
+
+#[test]
+fn sqlite_query_log_records_only_while_started() {
+    query_log_records_only_while_started(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_query_log_records_only_while_started() {
+    if let Some(b) = TestBackend::mysql() {
+        query_log_records_only_while_started(&b);
+    }
+}
+
 #[test]
 fn sqlite_migrations_apply_once() {
     migrations_apply_once(&TestBackend::Sqlite);

@@ -1,0 +1,210 @@
+//! Rows of `posts`, `replies` and `post_tags`, and the queries on them. Everything takes
+//! `&mut DbConn` and returns `QueryResult`, so it runs alone or inside a transaction.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use plaza_kernel::db::{self, DbConn};
+use plaza_kernel::schema::{post_tags, posts, replies};
+
+/// A post row.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = posts)]
+pub struct Post {
+    /// Id.
+    pub id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// Live (not deleted) replies.
+    pub reply_count: i64,
+    /// Detail views.
+    pub view_count: i64,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last edited.
+    pub updated_at: NaiveDateTime,
+}
+
+/// A reply row.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = replies)]
+pub struct Reply {
+    /// Id.
+    pub id: i64,
+    /// The post it answers.
+    pub post_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// The top-level reply it answers, if any.
+    pub parent_id: Option<i64>,
+    /// Body (empty once deleted).
+    pub content: String,
+    /// A tombstone kept because others answered it.
+    pub is_deleted: bool,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// Last edited.
+    pub updated_at: NaiveDateTime,
+    /// When it was deleted.
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// One post, 404-able.
+pub fn find_post(conn: &mut DbConn, id: i64) -> QueryResult<Option<Post>> {
+    posts::table
+        .find(id)
+        .select(Post::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// One post, locked for the rest of the transaction so concurrent edits of the same post
+/// (its tags, its deletion) queue: `FOR UPDATE` on MySQL; on SQLite the transaction already
+/// holds the write lock (`BEGIN IMMEDIATE`).
+pub fn lock_post(conn: &mut DbConn, id: i64) -> QueryResult<Option<Post>> {
+    let by_id = posts::table.find(id);
+    match conn {
+        DbConn::Mysql(c) => by_id
+            .select(Post::as_select())
+            .for_update()
+            .first(c)
+            .optional(),
+        DbConn::Sqlite(_) => find_post(conn, id),
+    }
+}
+
+/// Fields of a new post.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = posts)]
+pub struct NewPostRow<'a> {
+    /// Author.
+    pub author_id: i64,
+    /// Title.
+    pub title: &'a str,
+    /// Body.
+    pub content: &'a str,
+    /// Starts at 0.
+    pub reply_count: i64,
+    /// Starts at 0.
+    pub view_count: i64,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a post and returns its id.
+pub fn insert_post(conn: &mut DbConn, row: &NewPostRow<'_>) -> QueryResult<i64> {
+    diesel::insert_into(posts::table)
+        .values(row)
+        .execute(conn)?;
+    db::last_insert_id(conn)
+}
+
+/// Adds `delta` to a post's reply count, in SQL; `false` when the post does not exist. Run
+/// first in a reply's transaction: on MySQL it also locks the post row, so concurrent replies
+/// to one post queue on it instead of deadlocking on the foreign-key checks.
+pub fn add_reply_count(conn: &mut DbConn, post_id: i64, delta: i64) -> QueryResult<bool> {
+    let updated = diesel::update(posts::table.find(post_id))
+        .set(posts::reply_count.eq(posts::reply_count + delta))
+        .execute(conn)?;
+    Ok(updated > 0)
+}
+
+/// Counts one view, in SQL; `false` when the post does not exist.
+pub fn add_view(conn: &mut DbConn, post_id: i64) -> QueryResult<bool> {
+    let updated = diesel::update(posts::table.find(post_id))
+        .set(posts::view_count.eq(posts::view_count + 1))
+        .execute(conn)?;
+    Ok(updated > 0)
+}
+
+/// The tag ids of each post in `post_ids`, in one query (in the order they were attached).
+pub fn tag_ids_by_post(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<i64>>> {
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    if post_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, i64)> = post_tags::table
+        .filter(post_tags::post_id.eq_any(post_ids))
+        .select((post_tags::post_id, post_tags::tag_id))
+        .order((post_tags::post_id.asc(), post_tags::tag_id.asc()))
+        .load(conn)?;
+    for (post_id, tag_id) in rows {
+        out.entry(post_id).or_default().push(tag_id);
+    }
+    Ok(out)
+}
+
+/// Attaches `tag_ids` to a post (one statement per tag: a post carries few).
+pub fn attach_tags(conn: &mut DbConn, post_id: i64, tag_ids: &[i64]) -> QueryResult<()> {
+    for tag_id in tag_ids {
+        diesel::insert_into(post_tags::table)
+            .values((post_tags::post_id.eq(post_id), post_tags::tag_id.eq(tag_id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Detaches `tag_ids` from a post.
+pub fn detach_tags(conn: &mut DbConn, post_id: i64, tag_ids: &[i64]) -> QueryResult<usize> {
+    if tag_ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(
+        post_tags::table
+            .filter(post_tags::post_id.eq(post_id))
+            .filter(post_tags::tag_id.eq_any(tag_ids)),
+    )
+    .execute(conn)
+}
+
+/// One reply.
+pub fn find_reply(conn: &mut DbConn, id: i64) -> QueryResult<Option<Reply>> {
+    replies::table
+        .find(id)
+        .select(Reply::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Fields of a new reply.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = replies)]
+pub struct NewReplyRow<'a> {
+    /// The post.
+    pub post_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// The top-level reply it answers.
+    pub parent_id: Option<i64>,
+    /// Body.
+    pub content: &'a str,
+    /// `false`.
+    pub is_deleted: bool,
+    /// Now.
+    pub created_at: NaiveDateTime,
+    /// Now.
+    pub updated_at: NaiveDateTime,
+}
+
+/// Inserts a reply and returns its id.
+pub fn insert_reply(conn: &mut DbConn, row: &NewReplyRow<'_>) -> QueryResult<i64> {
+    diesel::insert_into(replies::table)
+        .values(row)
+        .execute(conn)?;
+    db::last_insert_id(conn)
+}
+
+/// How many replies answer `reply_id`.
+pub fn count_children(conn: &mut DbConn, reply_id: i64) -> QueryResult<i64> {
+    replies::table
+        .filter(replies::parent_id.eq(reply_id))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,381 @@
+//! `/api/v1/posts/`: handlers, thin over [`crate::service`]. The forum's original paths
+//! (`/posts/create/`, …) are adapters over these same handlers, in plaza-server.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use plaza_kernel::error::ErrorBody;
+use plaza_kernel::pagination::PageParams;
+use plaza_kernel::{ApiResult, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
+
+use crate::service::{self, CreatedReply, PostFilter};
+use crate::types::{
+    PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyEdit, ReplyOut, ReplyPatch,
+    ReplyQuery, ReplyWrite,
+};
+
+/// The Bus topic a new reply is announced on (JSON: `post_id`, `reply_id`, `post_author_id`,
+/// `reply_author_id`, `parent_author_id`), for notifications.
+pub const REPLY_CREATED_TOPIC: &str = "posts.reply_created";
+
+/// Lists posts, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts/",
+    tag = "posts",
+    params(PageParams, PostQuery),
+    responses(
+        (status = 200, description = "A page of posts", body = Page<PostOut>),
+        (status = 400, description = "Invalid filter or ordering", body = ErrorBody),
+        (status = 404, description = "Page past the end", body = ErrorBody),
+    )
+)]
+pub async fn list_posts(
+    db: web::Data<Db>,
+    page: PageRequest,
+    query: ValidQuery<PostQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = query.into_inner();
+    let filter = PostFilter {
+        search: query.search,
+        author: query.author,
+        tag: query.tag,
+        ordering: query.ordering,
+    };
+    let page = db
+        .run(move |conn| service::list_posts(conn, &filter, page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Creates a post.
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/",
+    tag = "posts",
+    request_body = PostWrite,
+    responses(
+        (status = 201, description = "Created", body = PostDetail),
+        (status = 400, description = "Invalid title, content or tags", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn create_post(
+    db: web::Data<Db>,
+    caller: Caller,
+    body: ValidJson<PostWrite>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let names = body.tags.clone();
+    db.run(move |conn| service::prepare_tags(conn, names.as_deref()))
+        .await?;
+    let post = db
+        .transaction(move |conn| service::create_post(conn, &caller, &body))
+        .await?;
+    Ok(HttpResponse::Created().json(post))
+}
+
+/// A post with its replies, oldest first; counts a view.
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    responses(
+        (status = 200, description = "The post and its replies", body = PostDetail),
+        (status = 404, description = "No such post", body = ErrorBody),
+    )
+)]
+pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let post = db
+        .run(move |conn| service::get_post(conn, id, true))
+        .await?;
+    Ok(HttpResponse::Ok().json(post))
+}
+
+/// Replaces a post's title and content, and its tags when given (author or moderator).
+#[utoipa::path(
+    put,
+    path = "/api/v1/posts/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    request_body = PostWrite,
+    responses(
+        (status = 200, description = "The post", body = PostDetail),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn replace_post(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<PostWrite>,
+) -> ApiResult<HttpResponse> {
+    save_post(db, caller, id.into_inner(), body.into_inner().into()).await
+}
+
+/// Changes some fields of a post (author or moderator).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/posts/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    request_body = PostPatch,
+    responses(
+        (status = 200, description = "The post", body = PostDetail),
+        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn update_post(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<PostPatch>,
+) -> ApiResult<HttpResponse> {
+    save_post(db, caller, id.into_inner(), body.into_inner()).await
+}
+
+async fn save_post(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: i64,
+    patch: PostPatch,
+) -> ApiResult<HttpResponse> {
+    // Only someone who may edit the post creates tags through it.
+    let check = caller.clone();
+    let names = patch.tags.clone();
+    db.run(move |conn| {
+        if let Some(post) = crate::model::find_post(conn, id)? {
+            service::ensure_can_edit(&check, post.author_id, "post")?;
+            service::prepare_tags(conn, names.as_deref())?;
+        }
+        Ok(())
+    })
+    .await?;
+    let post = db
+        .transaction(move |conn| service::update_post(conn, &caller, id, patch))
+        .await?;
+    Ok(HttpResponse::Ok().json(post))
+}
+
+/// Deletes a post with its replies (author or moderator).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    responses(
+        (status = 204, description = "Deleted, with its replies"),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn delete_post(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    db.transaction(move |conn| service::delete_post(conn, &caller, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A post's replies, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/posts/{id}/replies/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id"), PageParams, ReplyQuery),
+    responses(
+        (status = 200, description = "A page of replies", body = Page<ReplyOut>),
+        (status = 400, description = "Invalid ordering", body = ErrorBody),
+        (status = 404, description = "No such post, or page past the end", body = ErrorBody),
+    )
+)]
+pub async fn list_replies(
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+    page: PageRequest,
+    query: ValidQuery<ReplyQuery>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let ordering = query.into_inner().ordering;
+    let page = db
+        .run(move |conn| service::list_replies(conn, id, ordering.as_deref(), page))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Replies to a post, or to one of its top-level replies (`parent_id`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/posts/{id}/replies/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Post id")),
+    request_body = ReplyWrite,
+    responses(
+        (status = 201, description = "Created", body = ReplyOut),
+        (status = 400, description = "Invalid content or parent", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 404, description = "No such post", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn create_reply(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<ReplyWrite>,
+) -> ApiResult<HttpResponse> {
+    let post_id = id.into_inner();
+    let body = body.into_inner();
+    let created = db
+        .transaction(move |conn| service::create_reply(conn, &caller, post_id, &body))
+        .await?;
+    announce_reply(&req, &created).await;
+    Ok(HttpResponse::Created().json(created.reply))
+}
+
+/// Publishes a committed reply on the Bus (when the app has one), for notifications.
+/// Best effort: the reply exists whether or not anyone hears of it.
+async fn announce_reply(req: &HttpRequest, created: &CreatedReply) {
+    let Some(bus) = req.app_data::<web::Data<Bus>>() else {
+        return;
+    };
+    let event = serde_json::json!({
+        "post_id": created.reply.post_id,
+        "reply_id": created.reply.id,
+        "post_author_id": created.post_author_id,
+        "reply_author_id": created.reply.author.as_ref().map(|a| a.id),
+        "parent_author_id": created.parent_author_id,
+    });
+    if let Err(err) = bus
+        .publish(REPLY_CREATED_TOPIC, Bytes::from(event.to_string()))
+        .await
+    {
+        tracing::warn!(error = %err, "could not announce a reply");
+    }
+}
+
+/// Replaces a reply's text (author or moderator).
+#[utoipa::path(
+    put,
+    path = "/api/v1/posts/replies/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Reply id")),
+    request_body = ReplyEdit,
+    responses(
+        (status = 200, description = "The reply", body = ReplyOut),
+        (status = 400, description = "Invalid content", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such reply, or deleted", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn replace_reply(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<ReplyEdit>,
+) -> ApiResult<HttpResponse> {
+    save_reply(db, caller, id.into_inner(), body.into_inner().into()).await
+}
+
+/// Changes a reply's text (author or moderator).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/posts/replies/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Reply id")),
+    request_body = ReplyPatch,
+    responses(
+        (status = 200, description = "The reply", body = ReplyOut),
+        (status = 400, description = "Invalid content", body = ErrorBody),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such reply, or deleted", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn update_reply(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: ValidJson<ReplyPatch>,
+) -> ApiResult<HttpResponse> {
+    save_reply(db, caller, id.into_inner(), body.into_inner()).await
+}
+
+async fn save_reply(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: i64,
+    patch: ReplyPatch,
+) -> ApiResult<HttpResponse> {
+    let reply = db
+        .transaction(move |conn| service::update_reply(conn, &caller, id, patch))
+        .await?;
+    Ok(HttpResponse::Ok().json(reply))
+}
+
+/// Deletes a reply (author or moderator): a tombstone when others answered it.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/posts/replies/{id}/",
+    tag = "posts",
+    params(("id" = i64, Path, description = "Reply id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No credentials", body = ErrorBody),
+        (status = 403, description = "Not the author or a moderator", body = ErrorBody),
+        (status = 404, description = "No such reply, or already deleted", body = ErrorBody),
+    ),
+    security(("jwt" = []))
+)]
+pub async fn delete_reply(
+    db: web::Data<Db>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    db.transaction(move |conn| service::delete_reply(conn, &caller, id))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Mounts the forum's resources inside `/api/v1/posts`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/").get(list_posts).post(create_post))
+        .service(
+            web::resource("/replies/{id}/")
+                .put(replace_reply)
+                .patch(update_reply)
+                .delete(delete_reply),
+        )
+        .service(
+            web::resource("/{id}/")
+                .get(get_post)
+                .put(replace_post)
+                .patch(update_post)
+                .delete(delete_post),
+        )
+        .service(
+            web::resource("/{id}/replies/")
+                .get(list_replies)
+                .post(create_reply),
+        );
+}

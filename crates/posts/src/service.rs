@@ -1,0 +1,599 @@
+//! The forum's rules, callable without HTTP. Every function takes `&mut DbConn`; those that
+//! write expect to run inside one transaction (`Db::transaction`).
+//!
+//! - Reads run a fixed number of queries whatever the page size: count, the page, then one
+//!   batch each for tag links, tags and authors (a detail adds the view count and the
+//!   replies).
+//! - `reply_count` and `view_count` change in SQL (`col = col + 1`); `tags.usage_count`
+//!   through `plaza_core`'s `add_usage`, in the same transaction.
+//! - The author or a moderator may edit or delete a post or reply; a moderator acting on
+//!   someone else's content is recorded in the system log.
+//! - Deleting a post deletes its replies and tag links (hard delete, cascade). Deleting a
+//!   reply that others answered leaves a tombstone (`is_deleted`, no content, no author) so the
+//!   thread stays readable; a reply nobody answered is removed, and so is a tombstone whose
+//!   last answer goes.
+
+use std::collections::{HashMap, HashSet};
+
+use diesel::prelude::*;
+use plaza_core::tags::service as tags;
+use plaza_core::tags::TagSummary;
+use plaza_kernel::db::{DbConn, MultiBackend};
+use plaza_kernel::pagination::{parse_ordering, OrderBy};
+use plaza_kernel::schema::{post_tags, posts, replies};
+use plaza_kernel::syslog::{self, Event, Level};
+use plaza_kernel::time::{now, utc};
+use plaza_kernel::{ApiError, ApiResult, Caller, Page, PageRequest};
+use plaza_users::Author;
+
+use crate::model::{self, NewPostRow, NewReplyRow, Post, Reply};
+use crate::search::Search;
+use crate::types::{
+    PostDetail, PostOut, PostPatch, PostWrite, ReplyOut, ReplyPatch, ReplyWrite, TAGS_MAX,
+};
+
+/// Fields `?ordering=` accepts on the post list (each has an index).
+pub const POST_ORDERING: &[&str] = &["created_at", "updated_at", "reply_count", "view_count"];
+/// Fields `?ordering=` accepts on a post's replies.
+pub const REPLY_ORDERING: &[&str] = &["created_at"];
+/// Most replies a post's detail includes; `{id}/replies/` pages through all of them.
+pub const DETAIL_REPLIES_MAX: i64 = 500;
+
+/// Filters of the post list.
+#[derive(Clone, Debug, Default)]
+pub struct PostFilter {
+    /// `?search=`.
+    pub search: Option<String>,
+    /// `?author=` (user id).
+    pub author: Option<i64>,
+    /// `?tag=` (slug or name).
+    pub tag: Option<String>,
+    /// `?ordering=`.
+    pub ordering: Option<String>,
+}
+
+fn post_not_found() -> ApiError {
+    ApiError::not_found("Post not found.")
+}
+
+fn reply_not_found() -> ApiError {
+    ApiError::not_found("Reply not found.")
+}
+
+/// 403 unless the caller wrote it or moderates.
+pub fn ensure_can_edit(caller: &Caller, author_id: i64, what: &str) -> ApiResult<()> {
+    if caller.can_moderate(author_id) {
+        Ok(())
+    } else {
+        Err(ApiError::permission_denied(format!(
+            "Only the author or a moderator may change this {what}."
+        )))
+    }
+}
+
+/// Records a moderator acting on someone else's content.
+fn log_moderation(
+    conn: &mut DbConn,
+    caller: &Caller,
+    author_id: i64,
+    event: &'static str,
+    what: &str,
+    data: serde_json::Value,
+) -> QueryResult<()> {
+    if caller.is(author_id) {
+        return Ok(());
+    }
+    syslog::record(
+        conn,
+        &Event::new(
+            Level::Info,
+            "posts",
+            event,
+            format!("{} {what}", caller.username),
+        )
+        .user(caller.id)
+        .data(data),
+    )
+}
+
+/// A page of posts.
+pub fn list_posts(
+    conn: &mut DbConn,
+    filter: &PostFilter,
+    page: PageRequest,
+) -> ApiResult<Page<PostOut>> {
+    let ordering = parse_ordering(filter.ordering.as_deref(), POST_ORDERING)?;
+    let tag_id = match filter
+        .tag
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(tag) => match tags::find_id(conn, tag)? {
+            Some(id) => Some(id),
+            // An unknown tag labels nothing.
+            None => {
+                page.check(0)?;
+                return Ok(page.into_page(0, Vec::new()));
+            }
+        },
+        None => None,
+    };
+    let search = Search::parse(filter.search.as_deref());
+    let backend = conn.backend();
+    let author = filter.author;
+    let filtered = || {
+        let mut query = posts::table.into_boxed::<MultiBackend>();
+        if let Some(author) = author {
+            query = query.filter(posts::author_id.eq(author));
+        }
+        if let Some(tag_id) = tag_id {
+            query = query.filter(
+                posts::id.eq_any(
+                    post_tags::table
+                        .filter(post_tags::tag_id.eq(tag_id))
+                        .select(post_tags::post_id),
+                ),
+            );
+        }
+        if let Some(search) = &search {
+            query = search.apply(query, backend);
+        }
+        query
+    };
+
+    let count: i64 = filtered().count().get_result(conn)?;
+    let count = u64::try_from(count).unwrap_or(0);
+    page.check(count)?;
+    let rows: Vec<Post> = order_posts(filtered(), &ordering)
+        .select(Post::as_select())
+        .limit(page.limit())
+        .offset(page.offset(count))
+        .load(conn)?;
+    let results = present_posts(conn, rows)?;
+    Ok(page.into_page(count, results))
+}
+
+/// Applies `?ordering=` (default newest first), then the id, so pages are stable.
+fn order_posts<'a>(
+    mut query: posts::BoxedQuery<'a, MultiBackend>,
+    ordering: &[OrderBy],
+) -> posts::BoxedQuery<'a, MultiBackend> {
+    let default = [OrderBy {
+        field: "created_at",
+        descending: true,
+    }];
+    let ordering = if ordering.is_empty() {
+        &default[..]
+    } else {
+        ordering
+    };
+    for order in ordering {
+        query = match (order.field, order.descending) {
+            ("updated_at", false) => query.then_order_by(posts::updated_at.asc()),
+            ("updated_at", true) => query.then_order_by(posts::updated_at.desc()),
+            ("reply_count", false) => query.then_order_by(posts::reply_count.asc()),
+            ("reply_count", true) => query.then_order_by(posts::reply_count.desc()),
+            ("view_count", false) => query.then_order_by(posts::view_count.asc()),
+            ("view_count", true) => query.then_order_by(posts::view_count.desc()),
+            (_, false) => query.then_order_by(posts::created_at.asc()),
+            (_, true) => query.then_order_by(posts::created_at.desc()),
+        };
+    }
+    if ordering[0].descending {
+        query.then_order_by(posts::id.desc())
+    } else {
+        query.then_order_by(posts::id.asc())
+    }
+}
+
+/// Posts with their authors and tags: one query for authors, one for tag links, one for tags.
+fn present_posts(conn: &mut DbConn, rows: Vec<Post>) -> ApiResult<Vec<PostOut>> {
+    let authors = load_authors(conn, &rows, &[])?;
+    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
+    let tags_by_post = load_post_tags(conn, &ids)?;
+    Ok(finish_posts(rows, &authors, &tags_by_post))
+}
+
+/// The authors of `rows` and of `extra` (reply authors), in one query.
+fn load_authors(
+    conn: &mut DbConn,
+    rows: &[Post],
+    extra: &[i64],
+) -> QueryResult<HashMap<i64, Author>> {
+    let mut ids: Vec<i64> = rows.iter().map(|p| p.author_id).collect();
+    ids.extend_from_slice(extra);
+    plaza_users::authors_by_id(conn, &ids)
+}
+
+/// Tags of each post: links in one query, tags in another.
+fn load_post_tags(conn: &mut DbConn, post_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<TagSummary>>> {
+    let links = model::tag_ids_by_post(conn, post_ids)?;
+    let all: Vec<i64> = links.values().flatten().copied().collect();
+    let summaries = tags::summaries(conn, &all)?;
+    Ok(links
+        .into_iter()
+        .map(|(post_id, ids)| {
+            let mut list: Vec<TagSummary> = ids
+                .iter()
+                .filter_map(|id| summaries.get(id).cloned())
+                .collect();
+            list.sort_by_key(|t| t.name.to_lowercase());
+            (post_id, list)
+        })
+        .collect())
+}
+
+fn author_card(authors: &HashMap<i64, Author>, id: i64) -> Author {
+    authors.get(&id).cloned().unwrap_or(Author {
+        id,
+        username: String::new(),
+        avatar: None,
+    })
+}
+
+fn finish_posts(
+    rows: Vec<Post>,
+    authors: &HashMap<i64, Author>,
+    tags_by_post: &HashMap<i64, Vec<TagSummary>>,
+) -> Vec<PostOut> {
+    rows.into_iter()
+        .map(|post| PostOut {
+            author: author_card(authors, post.author_id),
+            tags: tags_by_post.get(&post.id).cloned().unwrap_or_default(),
+            id: post.id,
+            title: post.title,
+            content: post.content,
+            reply_count: post.reply_count,
+            view_count: post.view_count,
+            created_at: utc(post.created_at),
+            updated_at: utc(post.updated_at),
+        })
+        .collect()
+}
+
+fn present_reply(reply: Reply, authors: &HashMap<i64, Author>) -> ReplyOut {
+    let deleted = reply.is_deleted;
+    ReplyOut {
+        id: reply.id,
+        post_id: reply.post_id,
+        parent_id: reply.parent_id,
+        author: (!deleted).then(|| author_card(authors, reply.author_id)),
+        content: if deleted {
+            String::new()
+        } else {
+            reply.content
+        },
+        is_deleted: deleted,
+        created_at: utc(reply.created_at),
+        updated_at: utc(reply.updated_at),
+    }
+}
+
+/// A post with its replies (oldest first, at most [`DETAIL_REPLIES_MAX`]). With
+/// `count_view`, the view is counted first, in SQL, and shown.
+pub fn get_post(conn: &mut DbConn, id: i64, count_view: bool) -> ApiResult<PostDetail> {
+    if count_view && !model::add_view(conn, id)? {
+        return Err(post_not_found());
+    }
+    let post = model::find_post(conn, id)?.ok_or_else(post_not_found)?;
+    let thread: Vec<Reply> = replies::table
+        .filter(replies::post_id.eq(id))
+        .order((replies::created_at.asc(), replies::id.asc()))
+        .select(Reply::as_select())
+        .limit(DETAIL_REPLIES_MAX)
+        .load(conn)?;
+    let reply_authors: Vec<i64> = thread.iter().map(|r| r.author_id).collect();
+    let authors = load_authors(conn, std::slice::from_ref(&post), &reply_authors)?;
+    let tags_by_post = load_post_tags(conn, &[id])?;
+    let replies = thread
+        .into_iter()
+        .map(|r| present_reply(r, &authors))
+        .collect();
+    let post = finish_posts(vec![post], &authors, &tags_by_post)
+        .pop()
+        .ok_or_else(post_not_found)?;
+    Ok(PostDetail { post, replies })
+}
+
+/// Creates the tags `names` that do not exist yet, each committed on its own. Call it
+/// outside the transaction that creates or edits the post (see `resolve_names` in
+/// plaza-core); invalid names are refused here already.
+pub fn prepare_tags(conn: &mut DbConn, names: Option<&[String]>) -> ApiResult<()> {
+    let Some(names) = names else {
+        return Ok(());
+    };
+    let names = tags::clean_names(names, "tags", TAGS_MAX)?;
+    tags::resolve_names(conn, &names).map(drop)
+}
+
+/// Creates a post with its tags (creating tags that do not exist yet).
+pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> ApiResult<PostDetail> {
+    let tag_names = tags::clean_names(input.tags.as_deref().unwrap_or_default(), "tags", TAGS_MAX)?;
+    let at = now();
+    let id = model::insert_post(
+        conn,
+        &NewPostRow {
+            author_id: caller.id,
+            title: input.title.trim(),
+            content: &input.content,
+            reply_count: 0,
+            view_count: 0,
+            created_at: at,
+            updated_at: at,
+        },
+    )?;
+    let tag_ids: Vec<i64> = tags::resolve_names(conn, &tag_names)?
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    // Counts first: it locks the tag rows before the links' foreign-key checks read them.
+    tags::add_usage(conn, &tag_ids, 1)?;
+    model::attach_tags(conn, id, &tag_ids)?;
+    get_post(conn, id, false)
+}
+
+/// Changes the fields given; `tags`, when given, replaces the post's tags.
+pub fn update_post(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    patch: PostPatch,
+) -> ApiResult<PostDetail> {
+    let new_tags = patch
+        .tags
+        .as_deref()
+        .map(|names| tags::clean_names(names, "tags", TAGS_MAX))
+        .transpose()?;
+    let post = model::lock_post(conn, id)?.ok_or_else(post_not_found)?;
+    ensure_can_edit(caller, post.author_id, "post")?;
+
+    diesel::update(posts::table.find(id))
+        .set((
+            patch
+                .title
+                .as_deref()
+                .map(|t| posts::title.eq(t.trim().to_owned())),
+            patch.content.map(|c| posts::content.eq(c)),
+            posts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+
+    if let Some(names) = new_tags {
+        let current: HashSet<i64> = model::tag_ids_by_post(conn, &[id])?
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let wanted: Vec<i64> = tags::resolve_names(conn, &names)?
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        let wanted_set: HashSet<i64> = wanted.iter().copied().collect();
+        let added: Vec<i64> = wanted
+            .iter()
+            .copied()
+            .filter(|t| !current.contains(t))
+            .collect();
+        let mut removed: Vec<i64> = current.difference(&wanted_set).copied().collect();
+        removed.sort_unstable();
+        tags::change_usage(conn, &added, &removed)?;
+        model::detach_tags(conn, id, &removed)?;
+        model::attach_tags(conn, id, &added)?;
+    }
+    log_moderation(
+        conn,
+        caller,
+        post.author_id,
+        "post_edited_by_moderator",
+        &format!("edited post {id} of user {}", post.author_id),
+        serde_json::json!({"post_id": id, "author_id": post.author_id}),
+    )?;
+    get_post(conn, id, false)
+}
+
+/// Deletes a post with its replies and tag links, and takes it off its tags' counts.
+pub fn delete_post(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
+    let post = model::lock_post(conn, id)?.ok_or_else(post_not_found)?;
+    ensure_can_edit(caller, post.author_id, "post")?;
+    let tag_ids = model::tag_ids_by_post(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
+    diesel::delete(posts::table.find(id)).execute(conn)?;
+    tags::add_usage(conn, &tag_ids, -1)?;
+    log_moderation(
+        conn,
+        caller,
+        post.author_id,
+        "post_deleted_by_moderator",
+        &format!(
+            "deleted post {id} (\"{}\") of user {}",
+            post.title, post.author_id
+        ),
+        serde_json::json!({"post_id": id, "author_id": post.author_id, "title": post.title}),
+    )?;
+    Ok(())
+}
+
+/// A page of a post's replies (oldest first unless `-created_at`).
+pub fn list_replies(
+    conn: &mut DbConn,
+    post_id: i64,
+    ordering: Option<&str>,
+    page: PageRequest,
+) -> ApiResult<Page<ReplyOut>> {
+    let ordering = parse_ordering(ordering, REPLY_ORDERING)?;
+    let newest_first = ordering.first().is_some_and(|o| o.descending);
+    model::find_post(conn, post_id)?.ok_or_else(post_not_found)?;
+    let count: i64 = replies::table
+        .filter(replies::post_id.eq(post_id))
+        .count()
+        .get_result(conn)?;
+    let count = u64::try_from(count).unwrap_or(0);
+    page.check(count)?;
+    let query = replies::table
+        .filter(replies::post_id.eq(post_id))
+        .into_boxed::<MultiBackend>();
+    let query = if newest_first {
+        query.order((replies::created_at.desc(), replies::id.desc()))
+    } else {
+        query.order((replies::created_at.asc(), replies::id.asc()))
+    };
+    let rows: Vec<Reply> = query
+        .select(Reply::as_select())
+        .limit(page.limit())
+        .offset(page.offset(count))
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+    let authors = plaza_users::authors_by_id(conn, &ids)?;
+    let results = rows
+        .into_iter()
+        .map(|r| present_reply(r, &authors))
+        .collect();
+    Ok(page.into_page(count, results))
+}
+
+/// What creating a reply produced, with who should hear of it.
+#[derive(Debug)]
+pub struct CreatedReply {
+    /// The reply.
+    pub reply: ReplyOut,
+    /// The post's author.
+    pub post_author_id: i64,
+    /// The author of the reply it answers, if any.
+    pub parent_author_id: Option<i64>,
+}
+
+/// Answers a post, or one of its top-level replies.
+pub fn create_reply(
+    conn: &mut DbConn,
+    caller: &Caller,
+    post_id: i64,
+    input: &ReplyWrite,
+) -> ApiResult<CreatedReply> {
+    // First: counts the reply and locks the post, so concurrent replies queue on the post.
+    if !model::add_reply_count(conn, post_id, 1)? {
+        return Err(post_not_found());
+    }
+    let parent_author_id = match input.parent_id {
+        Some(parent_id) => Some(check_parent(conn, post_id, parent_id)?.author_id),
+        None => None,
+    };
+    let at = now();
+    let id = model::insert_reply(
+        conn,
+        &NewReplyRow {
+            post_id,
+            author_id: caller.id,
+            parent_id: input.parent_id,
+            content: &input.content,
+            is_deleted: false,
+            created_at: at,
+            updated_at: at,
+        },
+    )?;
+    let post_author_id = posts::table
+        .find(post_id)
+        .select(posts::author_id)
+        .first(conn)?;
+    let reply = load_reply_out(conn, id)?;
+    Ok(CreatedReply {
+        reply,
+        post_author_id,
+        parent_author_id,
+    })
+}
+
+/// The reply `parent_id` may be answered in `post_id`: it exists there, is top-level and live.
+fn check_parent(conn: &mut DbConn, post_id: i64, parent_id: i64) -> ApiResult<Reply> {
+    let invalid = |msg: &str| ApiError::invalid_field("parent_id", msg.to_owned());
+    let parent = model::find_reply(conn, parent_id)?
+        .filter(|p| p.post_id == post_id)
+        .ok_or_else(|| invalid("No reply with this id in this post."))?;
+    if parent.parent_id.is_some() {
+        return Err(invalid(
+            "Replies nest one level: answer the top-level reply instead.",
+        ));
+    }
+    if parent.is_deleted {
+        return Err(invalid("This reply has been deleted."));
+    }
+    Ok(parent)
+}
+
+fn load_reply_out(conn: &mut DbConn, id: i64) -> ApiResult<ReplyOut> {
+    let reply = model::find_reply(conn, id)?.ok_or_else(reply_not_found)?;
+    let authors = plaza_users::authors_by_id(conn, &[reply.author_id])?;
+    Ok(present_reply(reply, &authors))
+}
+
+/// A live reply (a tombstone is gone for editing purposes).
+fn live_reply(conn: &mut DbConn, id: i64) -> ApiResult<Reply> {
+    model::find_reply(conn, id)?
+        .filter(|r| !r.is_deleted)
+        .ok_or_else(reply_not_found)
+}
+
+/// Changes a reply's text.
+pub fn update_reply(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    patch: ReplyPatch,
+) -> ApiResult<ReplyOut> {
+    let reply = live_reply(conn, id)?;
+    ensure_can_edit(caller, reply.author_id, "reply")?;
+    diesel::update(replies::table.find(id))
+        .set((
+            patch.content.map(|c| replies::content.eq(c)),
+            replies::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    log_moderation(
+        conn,
+        caller,
+        reply.author_id,
+        "reply_edited_by_moderator",
+        &format!("edited reply {id} of user {}", reply.author_id),
+        serde_json::json!({"reply_id": id, "post_id": reply.post_id, "author_id": reply.author_id}),
+    )?;
+    load_reply_out(conn, id)
+}
+
+/// Deletes a reply: a tombstone when others answered it, gone otherwise (and its parent with
+/// it when that was a tombstone waiting for its last answer to go).
+pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
+    let reply = live_reply(conn, id)?;
+    ensure_can_edit(caller, reply.author_id, "reply")?;
+    // The post first, as when replying: one lock order for every reply write.
+    model::add_reply_count(conn, reply.post_id, -1)?;
+    if model::count_children(conn, id)? > 0 {
+        let at = now();
+        diesel::update(replies::table.find(id))
+            .set((
+                replies::is_deleted.eq(true),
+                replies::content.eq(""),
+                replies::deleted_at.eq(Some(at)),
+                replies::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::delete(replies::table.find(id)).execute(conn)?;
+        if let Some(parent_id) = reply.parent_id {
+            let parent_is_tombstone =
+                model::find_reply(conn, parent_id)?.is_some_and(|p| p.is_deleted);
+            if parent_is_tombstone && model::count_children(conn, parent_id)? == 0 {
+                diesel::delete(replies::table.find(parent_id)).execute(conn)?;
+            }
+        }
+    }
+    log_moderation(
+        conn,
+        caller,
+        reply.author_id,
+        "reply_deleted_by_moderator",
+        &format!("deleted reply {id} of user {}", reply.author_id),
+        serde_json::json!({"reply_id": id, "post_id": reply.post_id, "author_id": reply.author_id}),
+    )?;
+    Ok(())
+}

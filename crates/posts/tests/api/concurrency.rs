@@ -1,0 +1,101 @@
+//! Counters under concurrency: updated in SQL, they never lose a count.
+
+use futures_util::future::join_all;
+use plaza_kernel::db_test;
+use serde_json::{json, Value};
+
+use crate::support::{app, get_json, id, post};
+
+db_test!(async fn fifty_parallel_replies_count_fifty(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let mut users = Vec::new();
+    for i in 0..5 {
+        users.push(app.create_user(&format!("user{i}")).await);
+    }
+    let p = post(&app, &alice, "Busy thread", "Reply all at once.", &[]).await;
+    let pid = id(&p);
+
+    let requests = (0..50).map(|i| {
+        let user = &users[i % users.len()];
+        app.post(&format!("/api/v1/posts/{pid}/replies/"))
+            .bearer_auth(&user.access)
+            .json(&json!({"content": format!("reply {i}")}))
+            .send()
+    });
+    let responses = join_all(requests).await;
+    for res in responses {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+
+    let detail = get_json(&app, &format!("/api/v1/posts/{pid}/")).await;
+    assert_eq!(detail["reply_count"], 50);
+    assert_eq!(detail["replies"].as_array().unwrap().len(), 50);
+    let page = get_json(&app, &format!("/api/v1/posts/{pid}/replies/")).await;
+    assert_eq!(page["count"], 50);
+});
+
+db_test!(async fn parallel_views_and_tagging_stay_exact(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let p = post(&app, &alice, "Watched", "c", &[]).await;
+    let path = format!("/api/v1/posts/{}/", id(&p));
+    let views = join_all((0..30).map(|_| app.get(&path).send())).await;
+    assert!(views.into_iter().all(|r| r.unwrap().status() == 200));
+    assert_eq!(get_json(&app, &path).await["view_count"], 31);
+
+    // Twenty posts created at once with the same new tag: one tag, counted twenty times.
+    let creates = join_all((0..20).map(|i| {
+        app.post("/api/v1/posts/")
+            .bearer_auth(&alice.access)
+            .json(&json!({"title": format!("p{i}"), "content": "c", "tags": ["并发", "Shared"]}))
+            .send()
+    }))
+    .await;
+    for res in creates {
+        let res = res.unwrap();
+        assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    }
+    let tags: Value = get_json(&app, "/api/v1/core/tags/?ordering=name").await;
+    assert_eq!(tags["count"], 2, "{tags}");
+    for tag in tags["results"].as_array().unwrap() {
+        assert_eq!(tag["usage_count"], 20, "{tag}");
+    }
+});
+
+db_test!(async fn parallel_retagging_and_deleting_keep_usage_exact(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        ids.push(id(&post(&app, &alice, &format!("p{i}"), "c", &["alpha", "beta"]).await));
+    }
+    // Half move from alpha to gamma, half are deleted, all at once.
+    let requests = ids.iter().enumerate().map(|(i, pid)| {
+        let path = format!("/api/v1/posts/{pid}/");
+        if i % 2 == 0 {
+            app.patch(&path)
+                .bearer_auth(&alice.access)
+                .json(&json!({"tags": ["gamma", "beta"]}))
+                .send()
+        } else {
+            app.delete(&path).bearer_auth(&alice.access).send()
+        }
+    });
+    for res in join_all(requests).await {
+        let res = res.unwrap();
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+    let tags: Value = get_json(&app, "/api/v1/core/tags/?ordering=name").await;
+    let usage: Vec<(String, i64)> = tags["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap().to_owned(), t["usage_count"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        usage,
+        vec![("alpha".to_owned(), 0), ("beta".to_owned(), 6), ("gamma".to_owned(), 6)]
+    );
+});

@@ -1,0 +1,12 @@
+//! Integration tests of plaza-posts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod concurrency;
+mod counts;
+mod listing;
+mod posts;
+mod queries;
+mod repair;
+mod replies;
+mod support;
+mod tags;

@@ -1,0 +1,3 @@
+DROP TABLE post_tags;
+DROP TABLE replies;
+DROP TABLE posts;
