@@ -5,3 +5,4 @@ mod accounts;
 mod forum;
 mod foundation;
 mod jobs;
+mod streaming;

@@ -243,6 +243,11 @@ impl Plaza {
         format!("{}{path}", self.ws_base)
     }
 
+    /// The process id (to read its memory use from `/proc`, say).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the process is running").id()
+    }
+
     /// Everything the process has logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()

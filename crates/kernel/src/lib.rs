@@ -16,6 +16,8 @@
 //! - [`services`]: the bundle of shared services registered as app data.
 //! - [`jobs`] and [`mail`]: the durable job queue and mail sent through it.
 //! - [`counts`]: counts domains contribute to `system/status` and user stats.
+//! - [`realtime`]: WebSocket connections with bounded outbound queues, heartbeats and size
+//!   limits, and rooms on the Bus that span processes.
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -36,6 +38,7 @@ pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod pagination;
+pub mod realtime;
 pub mod schema;
 pub mod services;
 pub mod syslog;
@@ -52,6 +55,7 @@ pub use db::{Db, DbConn};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ValidJson, ValidQuery};
 pub use pagination::{CursorPage, CursorRequest, OrderBy, Page, PageRequest};
+pub use realtime::Realtime;
 pub use services::Services;
 
 /// A Redis connection pool for `url`.

@@ -351,6 +351,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Live video streams (plaza-streaming). `id` is a UUID string.
+    video_streams (id) {
+        id -> Varchar,
+        owner_id -> BigInt,
+        title -> Varchar,
+        description -> Text,
+        is_public -> Bool,
+        status -> Varchar,
+        end_reason -> Nullable<Varchar>,
+        current_peers -> Integer,
+        peak_peers -> Integer,
+        total_connections -> BigInt,
+        frames -> BigInt,
+        bytes -> BigInt,
+        frames_dropped -> BigInt,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// One peer's membership of a stream (plaza-streaming).
+    stream_connections (id) {
+        id -> BigInt,
+        stream_id -> Varchar,
+        peer_id -> Varchar,
+        session_id -> Varchar,
+        user_id -> Nullable<BigInt>,
+        is_creator -> Bool,
+        instance_id -> Varchar,
+        ip_address -> Nullable<Varchar>,
+        joined_at -> Timestamp,
+        left_at -> Nullable<Timestamp>,
+        last_seen_at -> Timestamp,
+        frames_sent -> BigInt,
+        bytes_sent -> BigInt,
+        frames_received -> BigInt,
+        bytes_received -> BigInt,
+        frames_dropped -> BigInt,
+    }
+}
+
 diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(user_login_logs -> users (user_id));
 diesel::joinable!(resumes -> users (user_id));
@@ -366,6 +410,7 @@ diesel::joinable!(two_factor_recovery_codes -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(replies -> posts (post_id));
 diesel::joinable!(post_tags -> posts (post_id));
+diesel::joinable!(stream_connections -> video_streams (stream_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     jobs,
@@ -390,4 +435,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     posts,
     replies,
     post_tags,
+    video_streams,
+    stream_connections,
 );

@@ -13,6 +13,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::{Db, PoolOptions};
 use crate::metrics::Metrics;
+use crate::realtime::Realtime;
 
 /// When the process started, for `system/status`.
 #[derive(Clone, Copy, Debug)]
@@ -33,6 +34,8 @@ pub struct Services {
     pub tokens: web::Data<TokenCodec>,
     /// Metrics.
     pub metrics: web::Data<Metrics>,
+    /// WebSocket hubs and per-process realtime state.
+    pub realtime: web::Data<Realtime>,
     /// Process start.
     pub started_at: web::Data<StartedAt>,
 }
@@ -91,6 +94,7 @@ impl Services {
             config.jwt_refresh_ttl,
         );
         let metrics = web::Data::new(Metrics::new());
+        let realtime = web::Data::new(Realtime::new(bus.clone(), metrics.clone()));
         let db = db.with_metrics(metrics.clone().into_inner());
         Self {
             config: web::Data::new(config),
@@ -99,6 +103,7 @@ impl Services {
             bus: web::Data::new(bus),
             tokens: web::Data::new(tokens),
             metrics,
+            realtime,
             started_at: web::Data::new(StartedAt(Instant::now())),
         }
     }
@@ -111,6 +116,7 @@ impl Services {
             .app_data(self.bus.clone())
             .app_data(self.tokens.clone())
             .app_data(self.metrics.clone())
+            .app_data(self.realtime.clone())
             .app_data(self.started_at.clone());
     }
 }

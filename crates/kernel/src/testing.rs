@@ -8,6 +8,8 @@
 //! - MySQL when `PLAZA_TEST_MYSQL_URL` is set (`mysql://root@127.0.0.1:3306/test`): a fresh
 //!   database created on that server and dropped afterwards.
 //!
+//! [`WsClient`] talks to WebSocket endpoints as clients do.
+//!
 //! [`db_test!`](crate::db_test) writes each test once and runs it on both backends. The MySQL
 //! variant returns early when `PLAZA_TEST_MYSQL_URL` is unset — unless
 //! `PLAZA_TEST_REQUIRE_MYSQL=1` (CI), where it fails, so the MySQL suite can never silently
@@ -24,6 +26,10 @@
 
 // Test support fails loudly: a broken fixture should stop the test with its reason.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::missing_panics_doc)]
+
+mod ws;
+
+pub use ws::{WsClient, WsEvent, RECV_TIMEOUT};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

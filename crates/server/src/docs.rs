@@ -58,6 +58,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(plaza_posts::ApiDoc::openapi());
     doc.merge(crate::legacy::openapi());
     doc.merge(MediaDoc::openapi());
+    doc.merge(plaza_streaming::ApiDoc::openapi());
     doc
 }
 

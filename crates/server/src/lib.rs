@@ -23,8 +23,9 @@ use anyhow::Context;
 use diesel::prelude::*;
 use plaza_kernel::counts::Counts;
 use plaza_kernel::jobs::JobRegistry;
+use plaza_kernel::realtime::{CloseCode, CloseReason};
 use plaza_kernel::schema::users;
-use plaza_kernel::{db, Config, Services};
+use plaza_kernel::{db, Config, Realtime, Services};
 
 pub use docs::openapi;
 pub use workers::{worker, WorkerArgs};
@@ -35,14 +36,16 @@ pub fn job_registry() -> JobRegistry {
     let mut registry = JobRegistry::new();
     plaza_authentication::register_jobs(&mut registry);
     plaza_posts::register_jobs(&mut registry);
+    plaza_streaming::register_jobs(&mut registry);
     registry
 }
 
 /// The counts domains contribute to `system/status` and user stats. Each domain with
-/// counts adds its own here.
-pub fn counts() -> Counts {
+/// counts adds its own here. `realtime` is this process's (for `open_websockets`).
+pub fn counts(realtime: &web::Data<Realtime>) -> Counts {
     let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
-    plaza_posts::add_counts(counts)
+    let counts = plaza_posts::add_counts(counts);
+    plaza_streaming::add_counts(counts, realtime.clone())
 }
 
 /// Registers what the domains contribute beside their routes: the job registry (which
@@ -64,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     plaza_posts::configure(cfg);
     legacy::configure(cfg);
     media::configure(cfg);
+    plaza_streaming::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
 }
@@ -146,7 +150,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let app_services = services.clone();
     let registry = web::Data::from(registry);
-    let counts = web::Data::new(counts());
+    let counts = web::Data::new(counts(&services.realtime));
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
         let (registry, counts) = (registry.clone(), counts.clone());
@@ -163,11 +167,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     for addr in server.addrs() {
         tracing::info!("Plaza listening on http://{addr} — API http://{addr}/api/v1/, docs http://{addr}/api/docs/");
     }
-    let served = server.run().await;
+    let running = server.run();
+    actix_rt::spawn(close_websockets_on_shutdown(services.realtime.clone()));
+    let served = running.await;
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// At SIGTERM or SIGINT, tells every WebSocket client to go away (1001) after what is queued
+/// for it: the graceful shutdown then need not wait for long-lived connections, and clients
+/// reconnect to another instance at once.
+async fn close_websockets_on_shutdown(realtime: web::Data<Realtime>) {
+    workers::shutdown_signal().await;
+    let closed = realtime.close_all(&CloseReason {
+        code: CloseCode::Away,
+        description: Some("server shutting down".to_owned()),
+    });
+    if closed > 0 {
+        tracing::info!(sockets = closed, "closing WebSockets for shutdown");
+    }
 }

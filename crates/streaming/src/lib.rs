@@ -1,1 +1,86 @@
-//! plaza-streaming
+//! # plaza-streaming
+//!
+//! Live video signalling: the forum's WebRTC protocol at `WS /ws/webrtc/` (offer, answer and
+//! ICE relay, video frame relay, as API.md §8 describes it message for message), streams and
+//! their statistics in `video_streams` and `stream_connections`, and the REST API at
+//! `/api/v1/streams/` (list, detail with live statistics and peers, end, ICE servers with TURN
+//! credentials).
+//!
+//! It builds on the kernel's realtime layer: each connection has a bounded outbound queue that
+//! drops delta frames first and never signalling, and each stream is a room on the Bus, so
+//! peers connected to different `plaza serve` processes sharing Redis are in one stream.
+//!
+//! Mount it with [`configure`] in an actix app whose app data holds the kernel's `Db`, `Cache`,
+//! `Config`, `TokenCodec` and `Realtime` (all registered by `Services::register`).
+
+pub mod ice;
+pub mod jobs;
+pub mod model;
+pub mod protocol;
+pub mod reaper;
+pub mod routes;
+pub mod runtime;
+pub mod service;
+mod session;
+pub mod types;
+
+use actix_web::web;
+use diesel::prelude::*;
+use plaza_kernel::counts::Counts;
+use plaza_kernel::schema::video_streams;
+use plaza_kernel::Realtime;
+use utoipa::OpenApi;
+
+pub use jobs::register_jobs;
+pub use session::webrtc_socket;
+
+/// The OpenAPI description of this crate's endpoints.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        routes::list_streams,
+        routes::get_ice_servers,
+        routes::get_stream,
+        routes::end_stream,
+        session::webrtc_socket,
+    ),
+    components(schemas(
+        types::StreamSummary,
+        types::StreamDetail,
+        types::StreamStatistics,
+        types::PeerView,
+        types::StatusFilter,
+        types::Ordering,
+        protocol::PeerUser,
+        ice::IceServers,
+        ice::IceServer,
+    )),
+    tags((name = "streaming", description = "Live video: WebRTC signalling over WebSocket, streams and statistics"))
+)]
+pub struct ApiDoc;
+
+/// Mounts `/api/v1/streams/` and `/ws/webrtc/`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/ws/webrtc/").get(session::webrtc_socket))
+        .service(
+            web::scope("/api/v1/streams")
+                .service(web::resource("/").get(routes::list_streams))
+                // Before `{id}`, which would match it too.
+                .service(web::resource("/ice-servers/").get(routes::get_ice_servers))
+                .service(web::resource("/{id}/").get(routes::get_stream))
+                .service(web::resource("/{id}/end/").post(routes::end_stream)),
+        );
+}
+
+/// Adds this domain's system counts: `live_streams` (every process) and `open_websockets`
+/// (WebSockets open in this process, every endpoint).
+pub fn add_counts(counts: Counts, realtime: web::Data<Realtime>) -> Counts {
+    counts
+        .system("live_streams", |conn| {
+            video_streams::table
+                .filter(video_streams::status.eq(model::LIVE))
+                .count()
+                .get_result(conn)
+        })
+        .system("open_websockets", move |_| Ok(realtime.open_connections()))
+}

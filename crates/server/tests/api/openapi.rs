@@ -89,3 +89,27 @@ async fn account_endpoints_are_documented() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_endpoints_are_documented() {
+    let app = app(TestBackend::Sqlite).await;
+    let (status, doc) = call(app.get("/api/schema/")).await;
+    assert_eq!(status, 200);
+    for (path, method) in [
+        ("/api/v1/streams/", "get"),
+        ("/api/v1/streams/ice-servers/", "get"),
+        ("/api/v1/streams/{id}/", "get"),
+        ("/api/v1/streams/{id}/end/", "post"),
+        ("/ws/webrtc/", "get"),
+    ] {
+        let operation = &doc["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        assert!(
+            operation["responses"]["200"].is_object() || path == "/ws/webrtc/",
+            "{path}"
+        );
+    }
+    for schema in ["StreamSummary", "StreamDetail", "PeerView", "IceServers"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}

@@ -1,14 +1,22 @@
 //! Shared helpers.
 
 use actix_web::web;
+use plaza_kernel::metrics::Metrics;
 use plaza_kernel::testing::{TestApp, TestBackend};
+use plaza_kernel::{Bus, Realtime};
 use serde_json::Value;
 
 /// The whole application, as `plaza serve` composes it.
 pub async fn app(backend: TestBackend) -> TestApp {
     let registry = web::Data::new(plaza_server::job_registry());
-    let counts = web::Data::new(plaza_server::counts());
+    // The app's own realtime state, so `open_websockets` counts its sockets.
+    let realtime = web::Data::new(Realtime::new(
+        Bus::in_memory(),
+        web::Data::new(Metrics::new()),
+    ));
+    let counts = web::Data::new(plaza_server::counts(&realtime));
     TestApp::builder(backend)
+        .customize(move |services| services.realtime = realtime)
         .configure(move |cfg| {
             plaza_server::register_contributions(cfg, &registry, &counts);
             plaza_server::configure(cfg);

@@ -1,0 +1,333 @@
+//! The rules of streams, callable without HTTP or WebSocket: who may create, join and end a
+//! stream, what joining and leaving change, how statistics are written, and how streams left
+//! behind by a process that died are reaped. Each function runs on the connection it is given;
+//! callers wrap writes in `Db::transaction`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDateTime;
+use plaza_kernel::{ApiError, ApiResult, Caller, DbConn};
+use uuid::Uuid;
+
+use crate::model::{
+    self, end_reason, ConnectionRow, NewConnection, NewStream, StatsDelta, StreamRow,
+};
+use crate::protocol::{codes, CreateStream, PeerInfo, PeerUser, Refusal};
+
+/// Who is joining: the connection's identity in the protocol and where it is held.
+#[derive(Clone, Debug)]
+pub struct PeerSpec {
+    /// The peer id announced in `connection_established`.
+    pub peer_id: Uuid,
+    /// The WebSocket session.
+    pub session_id: Uuid,
+    /// The authenticated user, if any.
+    pub user: Option<PeerUser>,
+    /// The process holding the connection.
+    pub instance_id: Uuid,
+    /// The client's address.
+    pub ip_address: Option<String>,
+}
+
+impl PeerSpec {
+    fn connection(&self, stream_id: &str, is_creator: bool, now: NaiveDateTime) -> NewConnection {
+        NewConnection {
+            stream_id: stream_id.to_owned(),
+            peer_id: self.peer_id.to_string(),
+            session_id: self.session_id.to_string(),
+            user_id: self.user.as_ref().map(|u| u.id),
+            is_creator,
+            instance_id: self.instance_id.to_string(),
+            ip_address: self.ip_address.clone(),
+            joined_at: now,
+            last_seen_at: now,
+        }
+    }
+
+    /// How other peers see this one.
+    pub fn info(&self) -> PeerInfo {
+        PeerInfo {
+            peer_id: self.peer_id,
+            user: self.user.clone(),
+        }
+    }
+}
+
+/// Creates a live stream with `peer` as its connected creator; returns the connection's id.
+pub fn create_stream(
+    conn: &mut DbConn,
+    caller: &Caller,
+    stream_id: &str,
+    spec: &CreateStream,
+    peer: &PeerSpec,
+) -> ApiResult<i64> {
+    let now = plaza_kernel::time::now();
+    model::insert_stream(
+        conn,
+        &NewStream {
+            id: stream_id,
+            owner_id: caller.id,
+            title: &spec.title,
+            description: &spec.description,
+            is_public: spec.is_public,
+            status: model::LIVE,
+            current_peers: 1,
+            peak_peers: 1,
+            total_connections: 1,
+            created_at: now,
+            updated_at: now,
+        },
+    )?;
+    Ok(model::insert_connection(
+        conn,
+        &peer.connection(stream_id, true, now),
+    )?)
+}
+
+/// A successful join.
+#[derive(Debug)]
+pub struct Joined {
+    /// The stream.
+    pub stream: StreamRow,
+    /// The new connection row.
+    pub connection_id: i64,
+    /// The other peers in the stream.
+    pub peers: Vec<PeerInfo>,
+}
+
+/// Joins `peer` to a live stream: anyone authenticated may join; an anonymous viewer only a
+/// public stream, and only when `allow_anonymous`.
+pub fn join_stream(
+    conn: &mut DbConn,
+    stream_id: &str,
+    caller: Option<&Caller>,
+    allow_anonymous: bool,
+    peer: &PeerSpec,
+) -> ApiResult<Result<Joined, Refusal>> {
+    let stream = match check_joinable(conn, stream_id, caller, allow_anonymous)? {
+        Ok(stream) => stream,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let now = plaza_kernel::time::now();
+    let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
+    model::count_join(conn, stream_id, now)?;
+    let peers = peers_of(conn, stream_id, Some(peer.peer_id))?;
+    Ok(Ok(Joined {
+        stream,
+        connection_id,
+        peers,
+    }))
+}
+
+/// The stream, if `caller` may join it now: it exists, is live, and an anonymous caller
+/// joins only a public stream when `allow_anonymous`.
+pub fn check_joinable(
+    conn: &mut DbConn,
+    stream_id: &str,
+    caller: Option<&Caller>,
+    allow_anonymous: bool,
+) -> ApiResult<Result<StreamRow, Refusal>> {
+    let stream = match model::find_stream(conn, stream_id) {
+        Ok(stream) => stream,
+        Err(diesel::result::Error::NotFound) => return Ok(Err(stream_not_found())),
+        Err(err) => return Err(err.into()),
+    };
+    if !stream.is_live() {
+        return Ok(Err(Refusal::new(
+            codes::STREAM_NOT_LIVE,
+            "This stream has ended.",
+        )));
+    }
+    if caller.is_none() && !(allow_anonymous && stream.is_public) {
+        return Ok(Err(Refusal::new(
+            codes::NOT_AUTHENTICATED,
+            "Authentication is required to join this stream.",
+        )));
+    }
+    Ok(Ok(stream))
+}
+
+/// The refusal for an unknown stream.
+pub fn stream_not_found() -> Refusal {
+    Refusal::new(codes::STREAM_NOT_FOUND, "No such stream.")
+}
+
+/// The peers connected to a stream, but `except`: two queries whatever their number.
+pub fn peers_of(
+    conn: &mut DbConn,
+    stream_id: &str,
+    except: Option<Uuid>,
+) -> ApiResult<Vec<PeerInfo>> {
+    let rows = model::open_connections(conn, stream_id)?;
+    let users = users_of(conn, &rows)?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let peer_id = Uuid::parse_str(&row.peer_id).ok()?;
+            (Some(peer_id) != except).then(|| PeerInfo {
+                peer_id,
+                user: row.user_id.and_then(|id| users.get(&id).cloned()),
+            })
+        })
+        .collect())
+}
+
+/// The users of some connections, in one query.
+pub fn users_of(conn: &mut DbConn, rows: &[ConnectionRow]) -> ApiResult<HashMap<i64, PeerUser>> {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.user_id).collect();
+    Ok(plaza_users::public::authors_by_id(conn, &ids)?
+        .into_iter()
+        .map(|(id, author)| {
+            (
+                id,
+                PeerUser {
+                    id,
+                    username: author.username,
+                },
+            )
+        })
+        .collect())
+}
+
+/// What leaving did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Left {
+    /// A viewer left.
+    Viewer,
+    /// The creator left: the stream ended.
+    StreamEnded,
+    /// The connection had already been closed (its stream ended meanwhile); only the last
+    /// counters were added.
+    AlreadyClosed,
+}
+
+/// Closes a connection with its last counters; the creator leaving ends the stream.
+pub fn leave_stream(
+    conn: &mut DbConn,
+    connection_id: i64,
+    stream_id: &str,
+    is_creator: bool,
+    delta: StatsDelta,
+) -> ApiResult<Left> {
+    let now = plaza_kernel::time::now();
+    let closed = model::close_connection(conn, connection_id, delta, now)?;
+    model::add_stream_stats(conn, stream_id, delta)?;
+    if !closed {
+        return Ok(Left::AlreadyClosed);
+    }
+    model::count_leave(conn, stream_id, 1, now)?;
+    if is_creator && model::end_stream(conn, stream_id, end_reason::CREATOR_LEFT, now)? {
+        return Ok(Left::StreamEnded);
+    }
+    Ok(Left::Viewer)
+}
+
+/// Ends a live stream through the API: its owner or staff may.
+pub fn end_stream(conn: &mut DbConn, stream_id: &str, caller: &Caller) -> ApiResult<StreamRow> {
+    let stream = model::find_stream(conn, stream_id)?;
+    ensure_can_end(caller, &stream)?;
+    if !stream.is_live() {
+        return Err(ApiError::conflict("This stream has already ended."));
+    }
+    let reason = if caller.is(stream.owner_id) {
+        end_reason::ENDED_BY_OWNER
+    } else {
+        end_reason::ENDED_BY_STAFF
+    };
+    model::end_stream(conn, stream_id, reason, plaza_kernel::time::now())?;
+    Ok(model::find_stream(conn, stream_id)?)
+}
+
+/// The owner of a stream, or staff, may end it.
+pub fn ensure_can_end(caller: &Caller, stream: &StreamRow) -> ApiResult<()> {
+    if caller.is(stream.owner_id) || caller.is_staff() {
+        Ok(())
+    } else {
+        Err(ApiError::permission_denied(
+            "Only the stream's owner or staff may end it.",
+        ))
+    }
+}
+
+/// One connection's counters to flush.
+#[derive(Clone, Debug)]
+pub struct Flush {
+    /// The connection row.
+    pub connection_id: i64,
+    /// Its stream.
+    pub stream_id: String,
+    /// What to add.
+    pub delta: StatsDelta,
+}
+
+/// Writes a process's periodic flush: each connection's counters, each stream's totals (one
+/// statement per stream, however many of its peers contributed), and the heartbeat of the
+/// connections the process holds.
+pub fn flush(
+    conn: &mut DbConn,
+    flushes: &[Flush],
+    held: &[i64],
+    now: NaiveDateTime,
+) -> ApiResult<()> {
+    let mut per_stream: BTreeMap<&str, StatsDelta> = BTreeMap::new();
+    for f in flushes {
+        model::add_connection_stats(conn, f.connection_id, f.delta)?;
+        let total = per_stream.entry(&f.stream_id).or_default();
+        *total = total.plus(f.delta);
+    }
+    for (stream_id, delta) in per_stream {
+        model::add_stream_stats(conn, stream_id, delta)?;
+    }
+    model::touch_connections(conn, held, now)?;
+    Ok(())
+}
+
+/// What [`reap_stale`] cleaned up.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reaped {
+    /// Streams ended because their creator's process stopped answering.
+    pub ended_streams: Vec<String>,
+    /// Viewers closed in streams that go on: (stream, peer).
+    pub gone_peers: Vec<(String, Uuid)>,
+}
+
+impl Reaped {
+    /// Nothing was reaped.
+    pub fn is_empty(&self) -> bool {
+        self.ended_streams.is_empty() && self.gone_peers.is_empty()
+    }
+}
+
+/// Closes connections whose process has not sent a heartbeat since `stale_before` (it
+/// crashed, or lost its database), and ends live streams whose creator is gone.
+pub fn reap_stale(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    stale_before: NaiveDateTime,
+) -> ApiResult<Reaped> {
+    let stale = model::stale_connections(conn, stale_before)?;
+    let ids: Vec<i64> = stale.iter().map(|c| c.id).collect();
+    model::close_connections(conn, &ids, now)?;
+    let mut per_stream: BTreeMap<&str, i32> = BTreeMap::new();
+    for row in &stale {
+        *per_stream.entry(&row.stream_id).or_default() += 1;
+    }
+    for (stream_id, n) in per_stream {
+        model::count_leave(conn, stream_id, n, now)?;
+    }
+    let mut ended_streams = Vec::new();
+    for stream_id in model::orphaned_live_streams(conn)? {
+        if model::end_stream(conn, &stream_id, end_reason::CREATOR_LOST, now)? {
+            ended_streams.push(stream_id);
+        }
+    }
+    let gone_peers = stale
+        .iter()
+        .filter(|row| !ended_streams.contains(&row.stream_id))
+        .filter_map(|row| Some((row.stream_id.clone(), Uuid::parse_str(&row.peer_id).ok()?)))
+        .collect();
+    Ok(Reaped {
+        ended_streams,
+        gone_peers,
+    })
+}

@@ -1,0 +1,2 @@
+DROP TABLE stream_connections;
+DROP TABLE video_streams;
