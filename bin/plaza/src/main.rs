@@ -6,6 +6,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use plaza_kernel::Config;
 
+/// mimalloc returns freed memory to the OS and fragments less than glibc's per-thread arenas
+/// under many worker and blocking-pool threads: idle resident memory stays small.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "plaza",

@@ -170,6 +170,13 @@ pub struct Config {
     /// `TRUST_PROXY_HEADERS`: take the client address from `Forwarded`/`X-Forwarded-For`
     /// (only behind a proxy that sets them; otherwise clients could spoof their address).
     pub trust_proxy_headers: bool,
+    /// `POSTS_CACHE_TTL`: how long the forum's read cache may serve a list page or a post
+    /// (writes invalidate it at once; this bounds what other instances see). `0` turns it off.
+    pub posts_cache_ttl: Duration,
+    /// `SOCKET_SEND_BUFFER`: the kernel send buffer of each accepted connection, in bytes
+    /// (`0` leaves the OS default, which autotunes up to megabytes and lets a slow viewer's
+    /// socket hide seconds of video that the relay would rather drop).
+    pub socket_send_buffer: usize,
     /// `LOG_FORMAT`.
     pub log_format: LogFormat,
     /// Mail.
@@ -315,6 +322,8 @@ impl Config {
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = p.number("PLAZA_WORKERS", cpus, 1, 512);
         let trust_proxy_headers = p.bool("TRUST_PROXY_HEADERS", false);
+        let posts_cache_ttl = p.duration("POSTS_CACHE_TTL", Duration::from_secs(1));
+        let socket_send_buffer = p.number("SOCKET_SEND_BUFFER", 256 << 10, 0, 64 << 20);
         let log_format = match p.string("LOG_FORMAT", "text").to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -394,6 +403,8 @@ impl Config {
             attachment_max_bytes,
             workers,
             trust_proxy_headers,
+            posts_cache_ttl,
+            socket_send_buffer,
             log_format,
             email,
             jobs,

@@ -75,6 +75,8 @@ pub struct Metrics {
     pub db_connections: Gauge,
     /// Database connections idle.
     pub db_idle_connections: Gauge,
+    /// SQL statements run (the pool's own counter, see [`Metrics::with_db_statements`]).
+    pub db_statements: Counter,
     /// WebSocket connections open, by endpoint.
     pub ws_connections: Family<EndpointLabels, Gauge>,
     /// Realtime messages delivered to clients, by endpoint.
@@ -112,6 +114,12 @@ impl Default for Metrics {
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Self {
+        Self::with_db_statements(Counter::default())
+    }
+
+    /// A registry whose `plaza_db_statements_total` is `statements`, the counter a
+    /// [`Db`](crate::db::Db) increments (see [`Db::statement_counter`](crate::db::Db::statement_counter)).
+    pub fn with_db_statements(statements: Counter) -> Self {
         let mut registry = Registry::with_prefix("plaza");
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_duration: HistogramFamily = Family::new_with_constructor(latency_histogram);
@@ -144,6 +152,7 @@ impl Metrics {
             "Database connections idle",
             db_idle_connections.clone(),
         );
+        registry.register("db_statements", "SQL statements run", statements.clone());
         registry.register(
             "ws_connections",
             "WebSocket connections open",
@@ -193,6 +202,7 @@ impl Metrics {
             http_duration,
             db_connections,
             db_idle_connections,
+            db_statements: statements,
             ws_connections,
             ws_messages_relayed,
             ws_messages_dropped,

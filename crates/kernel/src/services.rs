@@ -93,7 +93,7 @@ impl Services {
             config.jwt_access_ttl,
             config.jwt_refresh_ttl,
         );
-        let metrics = web::Data::new(Metrics::new());
+        let metrics = web::Data::new(Metrics::with_db_statements(db.statement_counter()));
         let realtime = web::Data::new(Realtime::new(bus.clone(), metrics.clone()));
         let db = db.with_metrics(metrics.clone().into_inner());
         Self {

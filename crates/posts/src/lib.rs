@@ -10,7 +10,11 @@
 //! - [`model`]: rows and queries; [`search`]: `?search=` per backend; [`types`]: bodies.
 //! - [`counts`]: counts for `system/status` and user stats.
 //! - [`repair`]: the nightly job recounting counters after cascades from other domains.
+//! - [`cache`] and [`views`]: the read cache of lists and details, and buffered view counts.
+//!   Both are optional app data: without them every read goes to the database and every
+//!   view is one `UPDATE`. [`Forum`] builds and registers them.
 
+pub mod cache;
 pub mod counts;
 pub mod model;
 pub mod repair;
@@ -18,11 +22,15 @@ pub mod routes;
 pub mod search;
 pub mod service;
 pub mod types;
+pub mod views;
+
+pub mod forum;
 
 use actix_web::web;
 use utoipa::OpenApi;
 
 pub use counts::add_counts;
+pub use forum::Forum;
 pub use repair::register_jobs;
 
 /// The OpenAPI description of this crate's endpoints.

@@ -4,14 +4,20 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use plaza_kernel::error::ErrorBody;
-use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiResult, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
+use std::sync::Arc;
 
+use plaza_kernel::pagination::{absolute_url, PageParams};
+use plaza_kernel::{
+    ApiError, ApiResult, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
+};
+
+use crate::cache::{Changes, ReadCache};
 use crate::service::{self, CreatedReply, PostFilter};
 use crate::types::{
     PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyEdit, ReplyOut, ReplyPatch,
     ReplyQuery, ReplyWrite,
 };
+use crate::views::ViewCounter;
 
 /// The Bus topic a new reply is announced on (JSON: `post_id`, `reply_id`, `post_author_id`,
 /// `reply_author_id`, `parent_author_id`), for notifications.
@@ -30,10 +36,19 @@ pub const REPLY_CREATED_TOPIC: &str = "posts.reply_created";
     )
 )]
 pub async fn list_posts(
+    req: HttpRequest,
     db: web::Data<Db>,
     page: PageRequest,
     query: ValidQuery<PostQuery>,
 ) -> ApiResult<HttpResponse> {
+    let cache = read_cache(&req);
+    let url = cache.as_ref().map(|_| absolute_url(&req));
+    if let (Some(cache), Some(url)) = (&cache, &url) {
+        if let Some(body) = cache.list(url) {
+            return Ok(json(body));
+        }
+    }
+    let version = cache.as_ref().map(|c| c.version());
     let query = query.into_inner();
     let filter = PostFilter {
         search: query.search,
@@ -44,7 +59,24 @@ pub async fn list_posts(
     let page = db
         .run(move |conn| service::list_posts(conn, &filter, page))
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    let body = Bytes::from(serde_json::to_vec(&page).map_err(ApiError::internal)?);
+    if let (Some(cache), Some(url), Some(version)) = (cache, url, version) {
+        cache.put_list(url, version, body.clone());
+    }
+    Ok(json(body))
+}
+
+/// The app's read cache, when it has one that is on.
+fn read_cache(req: &HttpRequest) -> Option<web::Data<ReadCache>> {
+    req.app_data::<web::Data<ReadCache>>()
+        .filter(|cache| cache.enabled())
+        .cloned()
+}
+
+fn json(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(actix_web::http::header::ContentType::json())
+        .body(body)
 }
 
 /// Creates a post.
@@ -63,15 +95,19 @@ pub async fn list_posts(
 pub async fn create_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let names = body.tags.clone();
-    db.run(move |conn| service::prepare_tags(conn, names.as_deref()))
-        .await?;
+    if body.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
+        let names = body.tags.clone();
+        db.run(move |conn| service::prepare_tags(conn, names.as_deref()))
+            .await?;
+    }
     let post = db
         .transaction(move |conn| service::create_post(conn, &caller, &body))
         .await?;
+    changes.announce().await;
     Ok(HttpResponse::Created().json(post))
 }
 
@@ -86,12 +122,65 @@ pub async fn create_post(
         (status = 404, description = "No such post", body = ErrorBody),
     )
 )]
-pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_post(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let post = db
-        .run(move |conn| service::get_post(conn, id, true))
-        .await?;
-    Ok(HttpResponse::Ok().json(post))
+    let Some(views) = req.app_data::<web::Data<ViewCounter>>().cloned() else {
+        // No buffered counter in this app: one UPDATE per view.
+        let post = db
+            .run(move |conn| service::get_post(conn, id, true))
+            .await?;
+        return Ok(HttpResponse::Ok().json(post));
+    };
+    let cache = read_cache(&req);
+    let mut counted = false;
+    let mut last = None;
+    // A flush that forgets idle tallies between the read and the count invalidates the
+    // snapshot; read again (rare: at most once per flush interval).
+    for attempt in 0..3 {
+        // A cached entry whose snapshot went stale is skipped: read the database again.
+        let cached = cache
+            .as_ref()
+            .filter(|_| attempt == 0)
+            .and_then(|c| c.post(id));
+        let (detail, snapshot) = match cached {
+            Some(hit) => hit,
+            None => {
+                let version = cache.as_ref().map(|c| c.version());
+                let counter = views.clone();
+                let (detail, snapshot) = db
+                    .run(move |conn| {
+                        let _no_flush = counter.reading();
+                        let detail = service::get_post(conn, id, false)?;
+                        Ok((Arc::new(detail), counter.snapshot(id)))
+                    })
+                    .await?;
+                if let (Some(cache), Some(version)) = (&cache, version) {
+                    cache.put_post(id, version, detail.clone(), snapshot);
+                }
+                (detail, snapshot)
+            }
+        };
+        if !counted {
+            views.add(id);
+            counted = true;
+        }
+        if let Some(count) = views.shown(id, detail.post.view_count, snapshot) {
+            return Ok(HttpResponse::Ok().json(with_views(&detail, count)));
+        }
+        last = Some(detail);
+    }
+    let detail = last.ok_or_else(|| ApiError::internal("no read"))?;
+    Ok(HttpResponse::Ok().json(&*detail))
+}
+
+fn with_views(detail: &PostDetail, count: i64) -> PostDetail {
+    let mut shown = detail.clone();
+    shown.post.view_count = count;
+    shown
 }
 
 /// Replaces a post's title and content, and its tags when given (author or moderator).
@@ -113,10 +202,18 @@ pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> ApiResult<HttpRe
 pub async fn replace_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    save_post(db, caller, id.into_inner(), body.into_inner().into()).await
+    save_post(
+        db,
+        caller,
+        changes,
+        id.into_inner(),
+        body.into_inner().into(),
+    )
+    .await
 }
 
 /// Changes some fields of a post (author or moderator).
@@ -138,15 +235,17 @@ pub async fn replace_post(
 pub async fn update_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<PostPatch>,
 ) -> ApiResult<HttpResponse> {
-    save_post(db, caller, id.into_inner(), body.into_inner()).await
+    save_post(db, caller, changes, id.into_inner(), body.into_inner()).await
 }
 
 async fn save_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: i64,
     patch: PostPatch,
 ) -> ApiResult<HttpResponse> {
@@ -164,6 +263,7 @@ async fn save_post(
     let post = db
         .transaction(move |conn| service::update_post(conn, &caller, id, patch))
         .await?;
+    changes.announce().await;
     Ok(HttpResponse::Ok().json(post))
 }
 
@@ -184,11 +284,13 @@ async fn save_post(
 pub async fn delete_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     db.transaction(move |conn| service::delete_post(conn, &caller, id))
         .await?;
+    changes.announce().await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -237,6 +339,7 @@ pub async fn create_reply(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<ReplyWrite>,
 ) -> ApiResult<HttpResponse> {
@@ -245,6 +348,7 @@ pub async fn create_reply(
     let created = db
         .transaction(move |conn| service::create_reply(conn, &caller, post_id, &body))
         .await?;
+    changes.announce().await;
     announce_reply(&req, &created).await;
     Ok(HttpResponse::Created().json(created.reply))
 }
@@ -289,10 +393,18 @@ async fn announce_reply(req: &HttpRequest, created: &CreatedReply) {
 pub async fn replace_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<ReplyEdit>,
 ) -> ApiResult<HttpResponse> {
-    save_reply(db, caller, id.into_inner(), body.into_inner().into()).await
+    save_reply(
+        db,
+        caller,
+        changes,
+        id.into_inner(),
+        body.into_inner().into(),
+    )
+    .await
 }
 
 /// Changes a reply's text (author or moderator).
@@ -314,21 +426,24 @@ pub async fn replace_reply(
 pub async fn update_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<ReplyPatch>,
 ) -> ApiResult<HttpResponse> {
-    save_reply(db, caller, id.into_inner(), body.into_inner()).await
+    save_reply(db, caller, changes, id.into_inner(), body.into_inner()).await
 }
 
 async fn save_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: i64,
     patch: ReplyPatch,
 ) -> ApiResult<HttpResponse> {
     let reply = db
         .transaction(move |conn| service::update_reply(conn, &caller, id, patch))
         .await?;
+    changes.announce().await;
     Ok(HttpResponse::Ok().json(reply))
 }
 
@@ -349,11 +464,13 @@ async fn save_reply(
 pub async fn delete_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     db.transaction(move |conn| service::delete_reply(conn, &caller, id))
         .await?;
+    changes.announce().await;
     Ok(HttpResponse::NoContent().finish())
 }
 

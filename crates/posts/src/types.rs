@@ -139,7 +139,7 @@ pub struct ReplyQuery {
 }
 
 /// A post as lists show it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PostOut {
     /// Id.
     pub id: i64,
@@ -163,7 +163,7 @@ pub struct PostOut {
 
 /// A post with its replies, oldest first (at most 500 here; `{id}/replies/` pages through
 /// them all).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct PostDetail {
     /// The post.
     #[serde(flatten)]
@@ -173,7 +173,7 @@ pub struct PostDetail {
 }
 
 /// A reply.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct ReplyOut {
     /// Id.
     pub id: i64,

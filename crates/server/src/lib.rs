@@ -26,6 +26,7 @@ use plaza_kernel::jobs::JobRegistry;
 use plaza_kernel::realtime::{CloseCode, CloseReason};
 use plaza_kernel::schema::users;
 use plaza_kernel::{db, Config, Realtime, Services};
+use plaza_posts::Forum;
 
 pub use docs::openapi;
 pub use workers::{worker, WorkerArgs};
@@ -49,13 +50,16 @@ pub fn counts(realtime: &web::Data<Realtime>) -> Counts {
 }
 
 /// Registers what the domains contribute beside their routes: the job registry (which
-/// kinds hide secrets from staff, the periodic jobs) and the counts of `system/status`.
+/// kinds hide secrets from staff, the periodic jobs), the counts of `system/status`, and the
+/// forum's read cache and view counter.
 pub fn register_contributions(
     cfg: &mut web::ServiceConfig,
     registry: &web::Data<JobRegistry>,
     counts: &web::Data<Counts>,
+    forum: &Forum,
 ) {
     cfg.app_data(registry.clone()).app_data(counts.clone());
+    forum.register(cfg);
 }
 
 /// Every route of the application.
@@ -151,15 +155,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app_services = services.clone();
     let registry = web::Data::from(registry);
     let counts = web::Data::new(counts(&services.realtime));
+    let forum = Forum::new(services.config.posts_cache_ttl);
+    forum.start(
+        services.db.get_ref().clone(),
+        services.bus.get_ref().clone(),
+        plaza_posts::forum::VIEW_FLUSH_INTERVAL,
+    );
+    let app_forum = forum.clone();
+    let send_buffer = services.config.socket_send_buffer;
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
-        let (registry, counts) = (registry.clone(), counts.clone());
+        let (registry, counts, forum) = (registry.clone(), counts.clone(), app_forum.clone());
         plaza_kernel::http::app(&app_services, move |cfg| {
-            register_contributions(cfg, &registry, &counts);
+            register_contributions(cfg, &registry, &counts, &forum);
             configure(cfg);
         })
         .wrap(cors)
     })
+    .on_connect(move |conn, _| set_send_buffer(conn, send_buffer))
     .workers(workers)
     .shutdown_timeout(30)
     .bind(&bind)
@@ -170,12 +183,29 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = server.run();
     actix_rt::spawn(close_websockets_on_shutdown(services.realtime.clone()));
     let served = running.await;
+    match forum.flush(&services.db).await {
+        Ok(0) => {}
+        Ok(views) => tracing::info!(views, "wrote the buffered view counts"),
+        Err(err) => tracing::warn!(error = %err, "could not write the buffered view counts"),
+    }
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Caps an accepted connection's kernel send buffer (`SOCKET_SEND_BUFFER`; 0 keeps the OS's).
+fn set_send_buffer(conn: &dyn std::any::Any, bytes: usize) {
+    if bytes == 0 {
+        return;
+    }
+    if let Some(stream) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+        if let Err(err) = socket2::SockRef::from(stream).set_send_buffer_size(bytes) {
+            tracing::debug!(error = %err, "could not set a socket's send buffer");
+        }
+    }
 }
 
 /// At SIGTERM or SIGINT, tells every WebSocket client to go away (1001) after what is queued

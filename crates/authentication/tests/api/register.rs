@@ -83,3 +83,19 @@ db_test!(async fn bad_registrations_name_every_field(backend) {
     let (status, _) = call(app.get("/api/v1/auth/register/")).await;
     assert_eq!(status, 405);
 });
+
+db_test!(async fn concurrent_sign_ups_all_succeed(backend) {
+    // Under InnoDB's REPEATABLE READ these deadlocked on gap locks (the pool runs
+    // READ COMMITTED); every one must get its 201.
+    let app = app(backend).await;
+    let names: Vec<String> = (0..12).map(|i| format!("racer{i}")).collect();
+    let sign_ups = names.iter().map(|name| register(&app, name));
+    let bodies = futures_util::future::join_all(sign_ups).await;
+    assert_eq!(bodies.len(), 12);
+    let (status, _) = call(app.post("/api/v1/auth/login/").json(&json!({
+        "username": "racer11",
+        "password": PASSWORD,
+    })))
+    .await;
+    assert_eq!(status, 200);
+});

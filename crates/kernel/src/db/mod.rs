@@ -17,6 +17,8 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::{MysqlConnection, SqliteConnection};
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::observe;
@@ -73,6 +75,16 @@ pub struct Db {
     pool: r2d2::Pool<pool::DbManager>,
     backend: Backend,
     query_log: Option<QueryLog>,
+    /// Statements run by every connection of the pool.
+    statements: Counter,
+    /// One permit per pool connection: callers queue here, in order and without holding a
+    /// thread, instead of parking blocking-pool threads on the pool's condition variable.
+    permits: Arc<Semaphore>,
+    /// SQLite has one writer at a time: transactions queue here (first come, first served)
+    /// rather than in SQLite's busy handler, which sleeps in growing steps.
+    writer: Option<Arc<Semaphore>>,
+    /// How long a caller waits for a permit.
+    timeout: Duration,
     /// Where [`Db::run`] counts the jobs its work enqueued.
     metrics: Option<Arc<Metrics>>,
 }
@@ -132,18 +144,30 @@ impl Db {
     fn build(url: &str, options: PoolOptions, log: Option<QueryLog>) -> Result<Self, DbError> {
         let manager = pool::DbManager::new(url)?;
         let backend = manager.backend();
-        let mut builder = r2d2::Pool::builder()
+        let statements = Counter::default();
+        let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
+            // A checkout must not cost a round trip (`SELECT 1`) per request; a connection
+            // the server closed fails its statement and is dropped as broken instead.
+            .test_on_check_out(false)
+            .idle_timeout(Some(Duration::from_secs(600)))
+            .max_lifetime(Some(Duration::from_secs(1800)))
             .connection_timeout(options.timeout)
-            .error_handler(Box::new(pool::LogErrors));
-        if let Some(log) = &log {
-            builder = builder.connection_customizer(Box::new(query_log::InstallLog(log.clone())));
-        }
+            .error_handler(Box::new(pool::LogErrors))
+            .connection_customizer(Box::new(query_log::Instrument {
+                statements: statements.clone(),
+                log: log.clone(),
+            }))
+            .build_unchecked(manager);
         Ok(Self {
-            pool: builder.build_unchecked(manager),
+            pool,
             backend,
             query_log: log,
+            statements,
+            permits: Arc::new(Semaphore::new(options.max_size as usize)),
+            writer: (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1))),
+            timeout: options.timeout,
             metrics: None,
         })
     }
@@ -151,6 +175,12 @@ impl Db {
     /// The statement log installed on this pool's connections, if any.
     pub fn query_log(&self) -> Option<&QueryLog> {
         self.query_log.as_ref()
+    }
+
+    /// The count of statements every connection of this pool has run; register it with
+    /// [`Metrics::with_db_statements`] to expose it as `plaza_db_statements_total`.
+    pub fn statement_counter(&self) -> Counter {
+        self.statements.clone()
     }
 
     /// Counts the jobs enqueued through [`Db::run`] and [`Db::transaction`] (once committed)
@@ -184,9 +214,11 @@ impl Db {
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        let permit = self.acquire(&self.permits).await?;
         let pool = self.pool.clone();
         let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             observe::begin();
             let result = pool
                 .get()
@@ -214,7 +246,25 @@ impl Db {
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        // Queue for SQLite's write lock before taking a connection, so waiting writers
+        // leave the connections to readers.
+        let _writer = match &self.writer {
+            Some(writer) => Some(self.acquire(writer).await?),
+            None => None,
+        };
         self.run(move |conn| transaction(conn, f)).await
+    }
+
+    async fn acquire(&self, semaphore: &Arc<Semaphore>) -> ApiResult<OwnedSemaphorePermit> {
+        match tokio::time::timeout(self.timeout, semaphore.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(closed)) => Err(ApiError::internal(closed)),
+            Err(elapsed) => Err(ApiError::unavailable(
+                "The database is busy; retry shortly.",
+                elapsed,
+            )
+            .with_retry_after(1)),
+        }
     }
 }
 

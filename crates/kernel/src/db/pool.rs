@@ -78,10 +78,13 @@ impl DbManager {
     }
 }
 
-/// Per-connection setup. MySQL: UTC and utf8mb4, so `DATETIME` values round-trip exactly.
+/// Per-connection setup. MySQL: UTC and utf8mb4, so `DATETIME` values round-trip exactly, and
+/// READ COMMITTED (as Django runs MySQL): under InnoDB's default REPEATABLE READ, an insert
+/// checked by a prior locking read takes gap locks, and concurrent sign-ups deadlock on them.
 /// SQLite: WAL for concurrent readers, a busy timeout instead of instant `SQLITE_BUSY`, and
 /// foreign keys, which SQLite does not enforce unless asked on every connection.
 const MYSQL_SETUP: &str = "SET time_zone = '+00:00'; SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci; \
+     SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
      SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'";
 const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";

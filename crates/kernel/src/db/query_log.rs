@@ -21,7 +21,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel::connection::InstrumentationEvent;
+use prometheus_client::metrics::counter::Counter;
 
 /// The statements a pool ran while recording; cheap to clone (shared).
 #[derive(Clone, Default)]
@@ -82,23 +83,6 @@ impl QueryLog {
         self.lock().clone()
     }
 
-    /// The instrumentation to install on one connection.
-    pub(crate) fn instrumentation(&self) -> impl Instrumentation {
-        let inner = self.inner.clone();
-        move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
-                if inner.recording.load(Ordering::Relaxed) {
-                    let sql = query.to_string();
-                    inner
-                        .statements
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(sql);
-                }
-            }
-        }
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
         // A panic while pushing a string leaves a usable vector; keep going.
         self.inner
@@ -108,13 +92,32 @@ impl QueryLog {
     }
 }
 
-/// Installs a [`QueryLog`] on each connection the pool opens.
+/// Instruments each connection the pool opens: every statement is counted (the
+/// `plaza_db_statements_total` metric, so a load test can read statements per request from
+/// a production build) and, when the pool has a [`QueryLog`], recorded while it is started.
 #[derive(Debug)]
-pub(crate) struct InstallLog(pub(crate) QueryLog);
+pub(crate) struct Instrument {
+    pub(crate) statements: Counter,
+    pub(crate) log: Option<QueryLog>,
+}
 
-impl r2d2::CustomizeConnection<super::DbConn, diesel::r2d2::Error> for InstallLog {
+impl r2d2::CustomizeConnection<super::DbConn, diesel::r2d2::Error> for Instrument {
     fn on_acquire(&self, conn: &mut super::DbConn) -> Result<(), diesel::r2d2::Error> {
-        diesel::Connection::set_instrumentation(conn, self.0.instrumentation());
+        let statements = self.statements.clone();
+        let log = self.log.as_ref().map(|log| log.inner.clone());
+        diesel::Connection::set_instrumentation(conn, move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                statements.inc();
+                if let Some(inner) = log.as_ref().filter(|l| l.recording.load(Ordering::Relaxed)) {
+                    let sql = query.to_string();
+                    inner
+                        .statements
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(sql);
+                }
+            }
+        });
         Ok(())
     }
 }

@@ -220,3 +220,37 @@ fn unreachable_database_reports_the_real_error() {
         "the real cause is shown: {err}"
     );
 }
+
+fn statements_are_counted_for_metrics(backend: &TestBackend) {
+    let test_db = TestDb::create(backend);
+    let counter = test_db.db.statement_counter();
+    let metrics = plaza_kernel::metrics::Metrics::with_db_statements(counter.clone());
+    let before = counter.get();
+    let mut conn = test_db.db.get().unwrap();
+    for _ in 0..3 {
+        users::table.count().get_result::<i64>(&mut conn).unwrap();
+    }
+    assert_eq!(
+        counter.get() - before,
+        3,
+        "one per statement, none for the checkout"
+    );
+    let text = metrics.encode();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("plaza_db_statements_total "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(line, format!("plaza_db_statements_total {}", counter.get()));
+}
+
+#[test]
+fn sqlite_statements_are_counted_for_metrics() {
+    statements_are_counted_for_metrics(&TestBackend::Sqlite);
+}
+
+#[test]
+fn mysql_statements_are_counted_for_metrics() {
+    if let Some(b) = TestBackend::mysql() {
+        statements_are_counted_for_metrics(&b);
+    }
+}

@@ -15,6 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
+use plaza_posts::cache::Changes;
 use plaza_posts::routes;
 use plaza_posts::types::{
     PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyOut, ReplyPatch, ReplyWrite,
@@ -57,9 +58,10 @@ pub struct ApiDoc;
 pub async fn create_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    routes::create_post(db, caller, body).await
+    routes::create_post(db, caller, changes, body).await
 }
 
 /// Deletes a post with its replies (as DELETE `/api/v1/posts/{id}/`).
@@ -80,9 +82,10 @@ pub async fn create_post(
 pub async fn delete_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    routes::delete_post(db, caller, id).await
+    routes::delete_post(db, caller, changes, id).await
 }
 
 /// Changes the fields given (as PATCH `/api/v1/posts/{id}/`).
@@ -105,10 +108,11 @@ pub async fn delete_post(
 pub async fn update_post(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<PostPatch>,
 ) -> ApiResult<HttpResponse> {
-    routes::update_post(db, caller, id, body).await
+    routes::update_post(db, caller, changes, id, body).await
 }
 
 /// Lists posts, newest first (as GET `/api/v1/posts/`).
@@ -125,11 +129,12 @@ pub async fn update_post(
     )
 )]
 pub async fn list_posts(
+    req: HttpRequest,
     db: web::Data<Db>,
     page: PageRequest,
     query: ValidQuery<PostQuery>,
 ) -> ApiResult<HttpResponse> {
-    routes::list_posts(db, page, query).await
+    routes::list_posts(req, db, page, query).await
 }
 
 /// A post with its replies; counts a view (as GET `/api/v1/posts/{id}/`).
@@ -144,8 +149,12 @@ pub async fn list_posts(
         (status = 404, description = "No such post", body = ErrorBody),
     )
 )]
-pub async fn get_post(db: web::Data<Db>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
-    routes::get_post(db, id).await
+pub async fn get_post(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    routes::get_post(req, db, id).await
 }
 
 /// Replies to a post (as POST `/api/v1/posts/{post_id}/replies/`).
@@ -168,10 +177,11 @@ pub async fn create_reply(
     req: HttpRequest,
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     post_id: web::Path<i64>,
     body: ValidJson<ReplyWrite>,
 ) -> ApiResult<HttpResponse> {
-    routes::create_reply(req, db, caller, post_id, body).await
+    routes::create_reply(req, db, caller, changes, post_id, body).await
 }
 
 /// Changes a reply's text (as PATCH `/api/v1/posts/replies/{reply_id}/`).
@@ -194,10 +204,11 @@ pub async fn create_reply(
 pub async fn update_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     reply_id: web::Path<i64>,
     body: ValidJson<ReplyPatch>,
 ) -> ApiResult<HttpResponse> {
-    routes::update_reply(db, caller, reply_id, body).await
+    routes::update_reply(db, caller, changes, reply_id, body).await
 }
 
 /// Deletes a reply (as DELETE `/api/v1/posts/replies/{reply_id}/`).
@@ -218,9 +229,10 @@ pub async fn update_reply(
 pub async fn delete_reply(
     db: web::Data<Db>,
     caller: Caller,
+    changes: Changes,
     reply_id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    routes::delete_reply(db, caller, reply_id).await
+    routes::delete_reply(db, caller, changes, reply_id).await
 }
 
 /// Mounts the original post and reply paths at the root.

@@ -1,0 +1,65 @@
+//! [`Forum`]: the read cache and the view counter of one process, built once and shared by
+//! every HTTP worker.
+
+use std::time::Duration;
+
+use actix_web::web;
+use plaza_kernel::{ApiResult, Bus, Db};
+
+use crate::cache::ReadCache;
+use crate::views::ViewCounter;
+
+/// How often buffered views are written.
+pub const VIEW_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The forum's per-process state: register it on every app ([`Forum::register`]), start its
+/// tasks once ([`Forum::start`]), and [`flush`](Forum::flush) at shutdown.
+#[derive(Debug, Clone)]
+pub struct Forum {
+    /// Cached list pages and details.
+    pub cache: web::Data<ReadCache>,
+    /// Views not yet written.
+    pub views: web::Data<ViewCounter>,
+}
+
+impl Forum {
+    /// A forum whose cache keeps entries for `cache_ttl` (`POSTS_CACHE_TTL`; zero: no cache).
+    pub fn new(cache_ttl: Duration) -> Self {
+        Self {
+            cache: web::Data::new(ReadCache::new(cache_ttl)),
+            views: web::Data::new(ViewCounter::new()),
+        }
+    }
+
+    /// Adds the cache and the counter to an app's data.
+    pub fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.cache.clone())
+            .app_data(self.views.clone());
+    }
+
+    /// Spawns the tasks: following other instances' writes on `bus`, and writing buffered
+    /// views every `flush_every`. Call once, inside the runtime.
+    pub fn start(&self, db: Db, bus: Bus, flush_every: Duration) {
+        tokio::spawn(self.cache.clone().into_inner().follow(bus));
+        let forum = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(flush_every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                if let Err(err) = forum.flush(&db).await {
+                    tracing::warn!(error = %err, "could not write view counts; retrying");
+                }
+            }
+        });
+    }
+
+    /// Writes every buffered view now; returns how many.
+    pub async fn flush(&self, db: &Db) -> ApiResult<u64> {
+        if self.views.is_empty() {
+            return Ok(0);
+        }
+        let views = self.views.clone();
+        db.run(move |conn| Ok(views.flush(conn)?)).await
+    }
+}
