@@ -9,8 +9,8 @@ use plaza_kernel::error::FieldErrors;
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{ApiError, ApiResult, Cache, Db, DbConn};
 use plaza_users::login_log::{self, LoginMethod};
-use plaza_users::password::{hash_password, needs_rehash, validate_password, verify_or_dummy};
-use plaza_users::service::collect;
+use plaza_users::password::{hash_password, needs_rehash, verify_or_dummy};
+use plaza_users::service::{check_new_account, AccountFields};
 use plaza_users::{profile, views, ClientInfo, Email, User, Username};
 
 use crate::attempts::{self, Outcome};
@@ -22,8 +22,6 @@ use crate::types::{LoginOutcome, LoginResponse, RegisterRequest, TwoFactorChalle
 /// Checks a registration before its password is hashed: every field problem at once.
 pub fn check_registration(body: &RegisterRequest) -> ApiResult<(Username, Email)> {
     let mut errors = FieldErrors::new();
-    let username = collect(&mut errors, Username::parse(&body.username));
-    let email = collect(&mut errors, Email::parse(&body.email));
     if body
         .password_confirm
         .as_ref()
@@ -34,23 +32,16 @@ pub fn check_registration(body: &RegisterRequest) -> ApiResult<(Username, Email)
             .or_default()
             .push("The two password fields didn't match.".to_owned());
     }
-    collect(
-        &mut errors,
-        validate_password(
-            &body.password,
-            "password",
-            &[
-                ("username", body.username.as_str()),
-                ("email", body.email.as_str()),
-                ("first name", body.first_name.as_str()),
-                ("last name", body.last_name.as_str()),
-            ],
-        ),
-    );
-    match (username, email) {
-        (Some(username), Some(email)) if errors.is_empty() => Ok((username, email)),
-        _ => Err(ApiError::validation(errors)),
-    }
+    check_new_account(
+        &AccountFields {
+            username: &body.username,
+            email: &body.email,
+            password: &body.password,
+            first_name: &body.first_name,
+            last_name: &body.last_name,
+        },
+        errors,
+    )
 }
 
 /// Everything a successful login writes, in the caller's transaction: a re-hashed password

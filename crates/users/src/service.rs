@@ -209,19 +209,51 @@ pub fn me(conn: &mut DbConn, caller: &Caller) -> ApiResult<UserDetail> {
 
 /// Checks a staff-made account before its password is hashed: every field problem at once.
 pub fn check_new_user(body: &CreateUser) -> ApiResult<(Username, Email)> {
-    let mut errors = FieldErrors::new();
-    let username = collect(&mut errors, Username::parse(&body.username));
-    let email = collect(&mut errors, Email::parse(&body.email));
+    check_new_account(
+        &AccountFields {
+            username: &body.username,
+            email: &body.email,
+            password: &body.password,
+            first_name: &body.first_name,
+            last_name: &body.last_name,
+        },
+        FieldErrors::new(),
+    )
+}
+
+/// The fields a new account is checked on (staff creation and sign-up alike).
+#[derive(Debug, Clone, Copy)]
+pub struct AccountFields<'a> {
+    /// The username as given.
+    pub username: &'a str,
+    /// The email as given.
+    pub email: &'a str,
+    /// The password, checked against Django's rules and the other fields.
+    pub password: &'a str,
+    /// The first name (the password may not resemble it).
+    pub first_name: &'a str,
+    /// The last name (likewise).
+    pub last_name: &'a str,
+}
+
+/// Checks a new account's username, email and password, adding to the `errors` the caller
+/// already found, so every problem is reported at once.
+pub fn check_new_account(
+    fields: &AccountFields<'_>,
+    mut errors: FieldErrors,
+) -> ApiResult<(Username, Email)> {
+    let username = collect(&mut errors, Username::parse(fields.username));
+    let email = collect(&mut errors, Email::parse(fields.email));
     collect(
         &mut errors,
         validate_password(
-            &body.password,
+            fields.password,
             "password",
             &[
-                ("username", body.username.as_str()),
-                ("email", body.email.as_str()),
-                ("first name", body.first_name.as_str()),
-                ("last name", body.last_name.as_str()),
+                ("username", fields.username),
+                ("email", fields.email),
+                ("first name", fields.first_name),
+                ("last name", fields.last_name),
             ],
         ),
     );
