@@ -53,6 +53,19 @@ fmt:
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 
+## bench: a release build of plaza and plaza-bench, then every scenario on SQLite (and MySQL
+## when PLAZA_BENCH_MYSQL_URL is set); the generator runs pinned to the last CPU when it can.
+BENCH_OUT ?= target/bench
+bench: deps
+	$(CARGO) build --release --bin plaza --bin plaza-bench
+	@target=$$($(CARGO) metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'); \
+	  pin=""; cpus=$$(nproc 2>/dev/null || echo 1); \
+	  if command -v taskset >/dev/null && [ "$$cpus" -ge 2 ]; then pin="taskset -c $$((cpus - 1))"; \
+	  else echo "note: taskset or a second CPU is missing; the generator shares the server's CPUs"; fi; \
+	  ulimit -n "$$(ulimit -Hn)" 2>/dev/null || true; \
+	  if [ -z "$$PLAZA_BENCH_MYSQL_URL" ]; then echo "note: PLAZA_BENCH_MYSQL_URL is not set — SQLite only (e.g. PLAZA_BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/test)"; fi; \
+	  $$pin "$$target/release/plaza-bench" suite --plaza "$$target/release/plaza" --out $(BENCH_OUT) $(BENCH_ARGS)
+
 openapi: build
 	$(CARGO) run --quiet --bin plaza -- openapi > docs/openapi.json
 	@echo "wrote docs/openapi.json"
