@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 use plaza_kernel::Config;
 
 /// mimalloc returns freed memory to the OS and fragments less than glibc's per-thread arenas
-/// under many worker and blocking-pool threads: idle resident memory stays small.
+/// under many worker and blocking-pool threads. Built with `no_thp`: on a kernel with
+/// transparent huge pages its arenas would otherwise be backed by 2 MiB pages, which nearly
+/// doubled the idle resident memory (64 MB instead of 39 MB, measured).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -192,7 +192,7 @@ impl LoginContext {
             .filter(|u| u.has_usable_password())
             .map(|u| u.password.clone());
         let cost = self.bcrypt_cost;
-        let (ok, rehash) = tokio::task::spawn_blocking(move || {
+        let (ok, rehash) = plaza_users::password::hashing(move || {
             let ok = verify_or_dummy(&password, hash.as_deref(), cost);
             let rehash = match &hash {
                 Some(stored) if ok && needs_rehash(stored, cost) => {

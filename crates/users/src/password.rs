@@ -170,14 +170,31 @@ fn dummy_hash(cost: u32) -> String {
         .clone()
 }
 
-/// [`hash_password`] on the blocking pool.
-pub async fn hash_password_async(password: String, cost: u32) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password, cost)).await?
+/// Runs password hashing work `f` on the blocking pool, with at most as many computations at
+/// once as the machine has CPUs less one (at least one), so a burst of logins queues here
+/// instead of taking every core from the HTTP workers.
+pub async fn hashing<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cpus.saturating_sub(1).max(1))
+    });
+    let _permit = permits.acquire().await.map_err(ApiError::internal)?;
+    Ok(tokio::task::spawn_blocking(f).await?)
 }
 
-/// [`verify_password`] on the blocking pool.
+/// [`hash_password`] on the blocking pool (through [`hashing`]).
+pub async fn hash_password_async(password: String, cost: u32) -> Result<String, ApiError> {
+    hashing(move || hash_password(&password, cost)).await?
+}
+
+/// [`verify_password`] on the blocking pool (through [`hashing`]).
 pub async fn verify_password_async(password: String, hash: String) -> Result<bool, ApiError> {
-    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await?)
+    hashing(move || verify_password(&password, &hash)).await
 }
 
 /// The stored value of an account that cannot log in with a password (Django's `!`).
