@@ -264,6 +264,15 @@ pub fn close_connection(
     Ok(closed == 1)
 }
 
+/// Marks the stream changed now; as the first statement of a transaction it takes the stream
+/// row's exclusive lock, so later statements touching the stream's connections queue behind it.
+pub fn touch_stream(conn: &mut DbConn, stream_id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(video_streams::table.find(stream_id))
+        .set(video_streams::updated_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
 /// One peer fewer, in SQL.
 pub fn count_leave(
     conn: &mut DbConn,

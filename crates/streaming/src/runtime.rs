@@ -3,7 +3,7 @@
 //! flushes them every `STREAM_STATS_FLUSH_INTERVAL` together with the heartbeat that tells the
 //! reaper this process is alive.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -117,24 +117,42 @@ impl Runtime {
                 (!delta.is_zero()).then(|| (m.clone(), delta))
             })
             .collect();
-        let flushes: Vec<Flush> = claims
-            .iter()
-            .map(|(m, delta)| Flush {
-                connection_id: m.connection_id,
-                stream_id: m.stream_id.clone(),
-                delta: *delta,
-            })
-            .collect();
-        let ids: Vec<i64> = held.iter().map(|m| m.connection_id).collect();
-        let result = self
-            .db
-            .transaction(move |conn| {
-                service::flush(conn, &flushes, &ids, plaza_kernel::time::now())
-            })
-            .await;
-        if let Err(error) = result {
-            tracing::warn!(%error, "stream statistics flush failed; retrying next time");
-            for (m, delta) in claims {
+        // Per stream: its connections' counters and heartbeats, in one transaction each.
+        let mut streams: BTreeMap<String, (Vec<Flush>, Vec<i64>)> = BTreeMap::new();
+        for m in &held {
+            streams
+                .entry(m.stream_id.clone())
+                .or_default()
+                .1
+                .push(m.connection_id);
+        }
+        for (m, delta) in &claims {
+            streams
+                .entry(m.stream_id.clone())
+                .or_default()
+                .0
+                .push(Flush {
+                    connection_id: m.connection_id,
+                    stream_id: m.stream_id.clone(),
+                    delta: *delta,
+                });
+        }
+        let mut failed: Vec<String> = Vec::new();
+        for (stream_id, (flushes, ids)) in streams {
+            let id = stream_id.clone();
+            let result = self
+                .db
+                .transaction(move |conn| {
+                    service::flush(conn, &id, &flushes, &ids, plaza_kernel::time::now())
+                })
+                .await;
+            if let Err(error) = result {
+                tracing::warn!(%error, stream = %stream_id, "stream statistics flush failed; retrying next time");
+                failed.push(stream_id);
+            }
+        }
+        for (m, delta) in claims {
+            if failed.contains(&m.stream_id) {
                 m.unclaim(delta);
             }
         }

@@ -109,8 +109,11 @@ pub fn join_stream(
         Err(refusal) => return Ok(Err(refusal)),
     };
     let now = plaza_kernel::time::now();
-    let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
+    // Count first: the UPDATE takes the stream row's exclusive lock before the insert's
+    // foreign-key check would take a shared one. The other way round, two viewers joining at
+    // once each held the shared lock and waited for the other's (an InnoDB deadlock).
     model::count_join(conn, stream_id, now)?;
+    let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
     let peers = peers_of(conn, stream_id, Some(peer.peer_id))?;
     Ok(Ok(Joined {
         stream,
@@ -210,6 +213,10 @@ pub fn leave_stream(
     delta: StatsDelta,
 ) -> ApiResult<Left> {
     let now = plaza_kernel::time::now();
+    // The stream row first, as a join does: closing the connection changes the index its
+    // foreign key lives in, so MySQL takes a shared lock on the stream there, and two
+    // departures holding that and waiting for each other's exclusive lock deadlocked.
+    model::touch_stream(conn, stream_id, now)?;
     let closed = model::close_connection(conn, connection_id, delta, now)?;
     model::add_stream_stats(conn, stream_id, delta)?;
     if !closed {
@@ -265,18 +272,19 @@ pub struct Flush {
 /// connections the process holds.
 pub fn flush(
     conn: &mut DbConn,
+    stream_id: &str,
     flushes: &[Flush],
     held: &[i64],
     now: NaiveDateTime,
 ) -> ApiResult<()> {
-    let mut per_stream: BTreeMap<&str, StatsDelta> = BTreeMap::new();
+    // One stream per transaction, its row first and then its connections: the order of a
+    // join and of a departure, so none of them waits on another in a cycle.
+    let total = flushes
+        .iter()
+        .fold(StatsDelta::default(), |total, f| total.plus(f.delta));
+    model::add_stream_stats(conn, stream_id, total)?;
     for f in flushes {
         model::add_connection_stats(conn, f.connection_id, f.delta)?;
-        let total = per_stream.entry(&f.stream_id).or_default();
-        *total = total.plus(f.delta);
-    }
-    for (stream_id, delta) in per_stream {
-        model::add_stream_stats(conn, stream_id, delta)?;
     }
     model::touch_connections(conn, held, now)?;
     Ok(())

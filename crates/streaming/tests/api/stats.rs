@@ -260,3 +260,36 @@ db_test!(async fn the_periodic_job_reaps_and_announces_through_the_bus(backend) 
     viewer.send(json!({"type": "offer", "offer": {}})).await;
     viewer.expect_error("not_in_stream").await;
 });
+
+db_test!(async fn viewers_joining_and_leaving_at_once_are_all_counted(backend) {
+    // On MySQL, joins once deadlocked on the stream row (an insert's foreign-key check took a
+    // shared lock before the counter's exclusive one); every viewer must get in.
+    let app = app(backend).await;
+    let owner = app.create_user("owner").await;
+    let mut creator = Peer::connect(&app, &owner).await;
+    let stream = creator.create("crowd").await;
+    let mut viewers = Vec::new();
+    for i in 0..16 {
+        let user = app.create_user(&format!("viewer{i}")).await;
+        viewers.push(Peer::connect(&app, &user).await);
+    }
+    futures_util::future::join_all(viewers.iter_mut().map(|v| v.join(&stream))).await;
+    let row = stream_row(&app, &stream).await;
+    assert_eq!((row.current_peers, row.peak_peers, row.total_connections), (17, 17, 17));
+
+    futures_util::future::join_all(
+        viewers.iter_mut().map(|v| v.send(json!({"type": "leave_stream"}))),
+    )
+    .await;
+    // Departures are written as each leave is handled; wait for the last (bounded).
+    let mut row = stream_row(&app, &stream).await;
+    for _ in 0..200 {
+        if row.current_peers == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        row = stream_row(&app, &stream).await;
+    }
+    assert_eq!((row.current_peers, row.peak_peers), (1, 17));
+    assert!(connection_rows(&app, &stream).await.iter().filter(|c| c.left_at.is_some()).count() == 16);
+});
