@@ -170,29 +170,75 @@ fn dummy_hash(cost: u32) -> String {
         .clone()
 }
 
-/// Runs password hashing work `f` on the blocking pool, with at most as many computations at
-/// once as the machine has CPUs less one (at least one), so a burst of logins queues here
-/// instead of taking every core from the HTTP workers.
+/// Runs password hashing work `f` on the hashing threads and waits for it without holding an
+/// async worker. There are as many threads as the machine has CPUs less one (at least one),
+/// and they run at a lower priority (nice 9): a burst of logins queues here and yields the CPU
+/// to the HTTP workers instead of taking every core from them. Unloaded, a hash runs at full
+/// speed; on a saturated machine it runs at about a tenth of a core per thread.
 pub async fn hashing<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    let permits = PERMITS.get_or_init(|| {
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cpus.saturating_sub(1).max(1))
+    let (done, result) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        // The caller may have gone (client disconnected): nothing to tell.
+        let _ = done.send(f());
     });
-    let _permit = permits.acquire().await.map_err(ApiError::internal)?;
-    Ok(tokio::task::spawn_blocking(f).await?)
+    hashing_queue()
+        .send(job)
+        .map_err(|_| ApiError::internal("the password hashing threads stopped"))?;
+    result
+        .await
+        .map_err(|_| ApiError::internal("a password hashing job was lost"))
 }
 
-/// [`hash_password`] on the blocking pool (through [`hashing`]).
+type HashJob = Box<dyn FnOnce() + Send>;
+
+fn hashing_queue() -> &'static std::sync::mpsc::Sender<HashJob> {
+    static QUEUE: OnceLock<std::sync::mpsc::Sender<HashJob>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (queue, jobs) = std::sync::mpsc::channel::<HashJob>();
+        let jobs = std::sync::Arc::new(Mutex::new(jobs));
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        for n in 0..cpus.saturating_sub(1).max(1) {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("plaza-hash-{n}"))
+                .spawn(move || run_hashing_thread(&jobs));
+            if let Err(err) = spawned {
+                tracing::error!(error = %err, "could not start a password hashing thread");
+            }
+        }
+        queue
+    })
+}
+
+fn run_hashing_thread(jobs: &Mutex<std::sync::mpsc::Receiver<HashJob>>) {
+    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
+    // 25 of 0–99 maps to nice 9 on Linux; lowering one's own priority needs no privilege.
+    if let Ok(value) = ThreadPriorityValue::try_from(25u8) {
+        if let Err(err) = set_current_thread_priority(ThreadPriority::Crossplatform(value)) {
+            tracing::debug!(error = ?err, "password hashing keeps the normal priority");
+        }
+    }
+    loop {
+        let job = match jobs.lock() {
+            Ok(jobs) => jobs.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        let Ok(job) = job else { return };
+        // A panicking job drops its sender (the caller gets an error); the thread goes on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+/// [`hash_password`] on the hashing threads ([`hashing`]).
 pub async fn hash_password_async(password: String, cost: u32) -> Result<String, ApiError> {
     hashing(move || hash_password(&password, cost)).await?
 }
 
-/// [`verify_password`] on the blocking pool (through [`hashing`]).
+/// [`verify_password`] on the hashing threads ([`hashing`]).
 pub async fn verify_password_async(password: String, hash: String) -> Result<bool, ApiError> {
     hashing(move || verify_password(&password, &hash)).await
 }
@@ -238,6 +284,35 @@ fn verify_django_pbkdf2(password: &str, encoded: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The nice value of the calling thread (field 19 of /proc/thread-self/stat).
+    #[cfg(target_os = "linux")]
+    fn own_nice() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // The command name may hold spaces; fields are counted after its closing parenthesis.
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        after.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_runs_on_lower_priority_threads() {
+        let (nice, name) = hashing(|| {
+            let name = std::thread::current().name().map(str::to_owned);
+            (own_nice(), name)
+        })
+        .await
+        .unwrap();
+        // Nice 9, unless the whole test process already runs nicer than that.
+        assert_eq!(nice, own_nice().max(9));
+        assert!(name.unwrap().starts_with("plaza-hash-"));
+        let hash = hash_password_async("Tr1cky-Horse-77".into(), 4)
+            .await
+            .unwrap();
+        assert!(verify_password_async("Tr1cky-Horse-77".into(), hash)
+            .await
+            .unwrap());
+    }
 
     fn messages(password: &str, attrs: &[(&str, &str)]) -> Vec<String> {
         match validate_password(password, "password", attrs) {
