@@ -323,14 +323,32 @@ pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> Api
             updated_at: at,
         },
     )?;
-    let tag_ids: Vec<i64> = tags::resolve_names(conn, &tag_names)?
-        .iter()
-        .map(|t| t.id)
-        .collect();
+    let mut tags = tags::resolve_names(conn, &tag_names)?;
+    let tag_ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
     // Counts first: it locks the tag rows before the links' foreign-key checks read them.
     tags::add_usage(conn, &tag_ids, 1)?;
     model::attach_tags(conn, id, &tag_ids)?;
-    get_post(conn, id, false)
+    // The answer is built from what was just written rather than read back: a new post has
+    // no replies and no views, and only its author's card needs a query.
+    let authors = plaza_users::authors_by_id(conn, &[caller.id])?;
+    tags.sort_by_key(|t| t.name.to_lowercase());
+    let row = Post {
+        id,
+        author_id: caller.id,
+        title: input.title.trim().to_owned(),
+        content: input.content.clone(),
+        reply_count: 0,
+        view_count: 0,
+        created_at: at,
+        updated_at: at,
+    };
+    let post = finish_posts(vec![row], &authors, &HashMap::from([(id, tags)]))
+        .pop()
+        .ok_or_else(post_not_found)?;
+    Ok(PostDetail {
+        post,
+        replies: Vec::new(),
+    })
 }
 
 /// Changes the fields given; `tags`, when given, replaces the post's tags.

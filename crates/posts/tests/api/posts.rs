@@ -199,3 +199,27 @@ db_test!(async fn deleting_a_post_deletes_its_replies(backend) {
     assert_eq!(res.status(), 404);
     assert_eq!(res.json::<Value>().await.unwrap()["detail"], "Post not found.");
 });
+
+db_test!(async fn a_created_post_answers_what_its_detail_then_shows(backend) {
+    // The create answer is built without reading the post back: it must match the stored one.
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    for tags in [json!([]), json!(["Zeta", "alpha", "Mid"])] {
+        let res = app.post("/api/v1/posts/").bearer_auth(&alice.access)
+            .json(&json!({"title": "  标题 with spaces  ", "content": "正文\nline", "tags": tags}))
+            .send().await.unwrap();
+        assert_eq!(res.status(), 201);
+        let mut created: Value = res.json().await.unwrap();
+        let id = created["id"].as_i64().unwrap();
+        let mut detail = get_json(&app, &format!("/api/v1/posts/{id}/")).await;
+        assert_eq!(detail["view_count"], 1);
+        detail["view_count"] = json!(0);
+        // Tag usage counts move with every post; compare the rest.
+        for v in [&mut created, &mut detail] {
+            for tag in v["tags"].as_array_mut().unwrap() {
+                tag.as_object_mut().unwrap().remove("usage_count");
+            }
+        }
+        assert_eq!(created, detail);
+    }
+});
