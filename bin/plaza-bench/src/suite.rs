@@ -11,7 +11,7 @@ use anyhow::Context;
 use rand::RngCore;
 
 use crate::machine::{self, Machine};
-use crate::report::{BackendReport, Report, SeedFigures, ServerStart};
+use crate::report::{BackendReport, Report, ScenarioReport, SeedFigures, ServerStart};
 use crate::scenarios::{self, statements, Ctx, Scenario, Settings};
 use crate::seed::{self, SeedPlan};
 use crate::server::{redact, scan_log, LocalServer, LogCounts, MysqlDatabase, ServerConfig};
@@ -185,17 +185,9 @@ async fn run_backend_phases(
     };
     let mut server = server;
     for scenario in CACHED {
-        server.check_alive()?;
-        eprintln!("plaza-bench: {name}: {}", scenario.name());
-        let ctx = Ctx {
-            target: &server.target,
-            seed: &seed,
-            settings,
-            server_pid: Some(server.pid),
-        };
         report
             .scenarios
-            .push(scenarios::run_repeated(scenario, ctx).await);
+            .push(run_on(&mut server, scenario, &seed, settings, name).await?);
     }
     server.check_alive()?;
     server.stop().await?;
@@ -211,17 +203,9 @@ async fn run_backend_phases(
         .starts
         .push(start_figures("uncached", &server, false, &config));
     for scenario in UNCACHED {
-        server.check_alive()?;
-        eprintln!("plaza-bench: {name}: {}", scenario.name());
-        let ctx = Ctx {
-            target: &server.target,
-            seed: &seed,
-            settings,
-            server_pid: Some(server.pid),
-        };
         report
             .scenarios
-            .push(scenarios::run_repeated(scenario, ctx).await);
+            .push(run_on(&mut server, scenario, &seed, settings, name).await?);
     }
     eprintln!("plaza-bench: {name}: statements per request");
     match statements::statements(&server.target, &seed).await {
@@ -231,21 +215,32 @@ async fn run_backend_phases(
             .push(format!("statements per request: {err:#}")),
     }
     // Writes last: every created post makes the table the reads above ran over bigger.
-    server.check_alive()?;
-    eprintln!("plaza-bench: {name}: {}", Scenario::Create.name());
-    let ctx = Ctx {
-        target: &server.target,
-        seed: &seed,
-        settings,
-        server_pid: Some(server.pid),
-    };
     report
         .scenarios
-        .push(scenarios::run_repeated(Scenario::Create, ctx).await);
+        .push(run_on(&mut server, Scenario::Create, &seed, settings, name).await?);
     server.check_alive()?;
     server.stop().await?;
     drop(mysql);
     Ok(())
+}
+
+/// Runs `scenario` (its repeats) on a server that must still be alive.
+async fn run_on(
+    server: &mut LocalServer,
+    scenario: Scenario,
+    seed: &seed::Seed,
+    settings: &Settings,
+    name: &str,
+) -> anyhow::Result<ScenarioReport> {
+    server.check_alive()?;
+    eprintln!("plaza-bench: {name}: {}", scenario.name());
+    let ctx = Ctx {
+        target: &server.target,
+        seed,
+        settings,
+        server_pid: Some(server.pid),
+    };
+    Ok(scenarios::run_repeated(scenario, ctx).await)
 }
 
 #[allow(clippy::cast_precision_loss)]
