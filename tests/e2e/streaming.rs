@@ -285,7 +285,9 @@ async fn a_slow_viewer_loses_delta_frames_and_is_closed_while_a_fast_one_gets_al
     let plaza = Plaza::builder()
         .env("SECRET_KEY", SECRET)
         .env("STREAM_OUTBOUND_QUEUE", "32")
-        .env("STREAM_SLOW_CONSUMER_TIMEOUT", "1s")
+        // Long enough for many times the queue's 1 MiB to pass while the slow viewer stalls
+        // (with a 256 KiB socket send buffer, its queue fills almost at once).
+        .env("STREAM_SLOW_CONSUMER_TIMEOUT", "3s")
         .start()
         .await;
     let (a, b, c) = (

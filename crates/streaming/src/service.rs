@@ -315,11 +315,16 @@ pub fn reap_stale(
 ) -> ApiResult<Reaped> {
     let stale = model::stale_connections(conn, stale_before)?;
     let ids: Vec<i64> = stale.iter().map(|c| c.id).collect();
-    model::close_connections(conn, &ids, now)?;
     let mut per_stream: BTreeMap<&str, i32> = BTreeMap::new();
     for row in &stale {
         *per_stream.entry(&row.stream_id).or_default() += 1;
     }
+    // Stream rows first (in order), then their connections: the order of joins and
+    // departures, so the reaper never deadlocks with a live session.
+    for stream_id in per_stream.keys() {
+        model::touch_stream(conn, stream_id, now)?;
+    }
+    model::close_connections(conn, &ids, now)?;
     for (stream_id, n) in per_stream {
         model::count_leave(conn, stream_id, n, now)?;
     }
