@@ -99,14 +99,17 @@ pub async fn create_post(
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if body.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
+    let post = if body.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
         let names = body.tags.clone();
         db.run(move |conn| service::prepare_tags(conn, names.as_deref()))
             .await?;
-    }
-    let post = db
-        .transaction(move |conn| service::create_post(conn, &caller, &body))
-        .await?;
+        db.transaction(move |conn| service::create_post(conn, &caller, &body))
+            .await?
+    } else {
+        // One INSERT after the reads: no transaction to open and commit.
+        db.write(move |conn| service::create_post(conn, &caller, &body))
+            .await?
+    };
     changes.announce().await;
     Ok(HttpResponse::Created().json(post))
 }

@@ -307,9 +307,13 @@ pub fn prepare_tags(conn: &mut DbConn, names: Option<&[String]>) -> ApiResult<()
     tags::resolve_names(conn, &names).map(drop)
 }
 
-/// Creates a post with its tags (creating tags that do not exist yet).
+/// Creates a post with its tags (creating tags that do not exist yet). Without tags its only
+/// write is the `INSERT`, after every read, so it may run outside a transaction
+/// ([`Db::write`](plaza_kernel::Db::write)); with tags, run it in one.
 pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> ApiResult<PostDetail> {
     let tag_names = tags::clean_names(input.tags.as_deref().unwrap_or_default(), "tags", TAGS_MAX)?;
+    // The author's card is read first: a failure here leaves nothing written.
+    let authors = plaza_users::authors_by_id(conn, &[caller.id])?;
     let at = now();
     let id = model::insert_post(
         conn,
@@ -329,8 +333,7 @@ pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> Api
     tags::add_usage(conn, &tag_ids, 1)?;
     model::attach_tags(conn, id, &tag_ids)?;
     // The answer is built from what was just written rather than read back: a new post has
-    // no replies and no views, and only its author's card needs a query.
-    let authors = plaza_users::authors_by_id(conn, &[caller.id])?;
+    // no replies and no views.
     tags.sort_by_key(|t| t.name.to_lowercase());
     let row = Post {
         id,

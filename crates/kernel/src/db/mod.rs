@@ -246,13 +246,24 @@ impl Db {
         F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.write(move |conn| transaction(conn, f)).await
+    }
+
+    /// Runs `f`, a write that needs no transaction (a single statement, with reads before it
+    /// and at most a `last_insert_id` after), on the blocking pool: no `BEGIN`/`COMMIT` round
+    /// trips. On SQLite it queues for the writer permit as [`Db::transaction`] does.
+    pub async fn write<F, T>(&self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         // Queue for SQLite's write lock before taking a connection, so waiting writers
         // leave the connections to readers.
         let _writer = match &self.writer {
             Some(writer) => Some(self.acquire(writer).await?),
             None => None,
         };
-        self.run(move |conn| transaction(conn, f)).await
+        self.run(f).await
     }
 
     async fn acquire(&self, semaphore: &Arc<Semaphore>) -> ApiResult<OwnedSemaphorePermit> {
