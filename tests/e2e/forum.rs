@@ -320,3 +320,40 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Views are buffered in memory and written once a second; a graceful stop writes what is
+/// still pending, so a restart shows every view.
+#[tokio::test]
+async fn buffered_views_survive_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plaza = Plaza::builder().dir(dir.path()).start().await;
+    let id = {
+        let (alice, _) = sign_up(&plaza, "alice").await;
+        let (status, post) = alice
+            .post(
+                "/posts/create/",
+                json!({"title": "counted", "content": "c"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{post}");
+        let id = post["id"].as_i64().unwrap();
+        for expected in 1..=3 {
+            let (_, post) = alice.get(&format!("/posts/detail/{id}/")).await;
+            assert_eq!(post["view_count"], expected);
+        }
+        id
+    };
+    assert!(plaza.stop().success());
+
+    let plaza = Plaza::builder().dir(dir.path()).start().await;
+    let anonymous = Client {
+        plaza: &plaza,
+        token: None,
+    };
+    let (status, post) = anonymous.get(&format!("/posts/detail/{id}/")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        post["view_count"], 4,
+        "three views before the stop, this one after"
+    );
+}
