@@ -112,19 +112,19 @@ impl ViewCounter {
             .flushing
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        let due: Vec<(i64, u64)> = self
+        // (post, views added so far, of which not yet written); only a flush moves
+        // `flushed`, and flushes exclude each other.
+        let due: Vec<(i64, u64, u64)> = self
             .lock()
             .posts
             .iter()
             .filter(|(_, t)| t.added > t.flushed)
-            .map(|(id, t)| (*id, t.added))
+            .map(|(id, t)| (*id, t.added, t.added - t.flushed))
             .collect();
         if !due.is_empty() {
-            let tallies = &self.tallies;
             plaza_kernel::db::transaction(conn, |conn| {
-                for (id, added) in &due {
-                    let flushed = lock(tallies).posts.get(id).map_or(0, |t| t.flushed);
-                    let n = i64::try_from(added - flushed).unwrap_or(i64::MAX);
+                for (id, _, pending) in &due {
+                    let n = i64::try_from(*pending).unwrap_or(i64::MAX);
                     diesel::update(posts::table.find(id))
                         .set(posts::view_count.eq(posts::view_count + n))
                         .execute(conn)?;
@@ -133,13 +133,12 @@ impl ViewCounter {
             })?;
         }
         let mut tallies = self.lock();
-        let mut written = 0;
-        for (id, added) in &due {
+        for (id, added, _) in &due {
             if let Some(tally) = tallies.posts.get_mut(id) {
-                written += added - tally.flushed;
                 tally.flushed = *added;
             }
         }
+        let written = due.iter().map(|(_, _, pending)| pending).sum();
         let before = tallies.posts.len();
         tallies
             .posts
@@ -151,11 +150,7 @@ impl ViewCounter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tallies> {
-        lock(&self.tallies)
+        // Tallies are plain numbers; a panic elsewhere leaves them usable.
+        self.tallies.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-fn lock(tallies: &Mutex<Tallies>) -> std::sync::MutexGuard<'_, Tallies> {
-    // Tallies are plain numbers; a panic elsewhere leaves them usable.
-    tallies.lock().unwrap_or_else(PoisonError::into_inner)
 }
