@@ -11,7 +11,7 @@ use plaza_kernel::{
     ApiError, ApiResult, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
-use crate::cache::{Changes, ReadCache};
+use crate::cache::{CachedPost, Changes, ReadCache};
 use crate::service::{self, CreatedReply, PostFilter};
 use crate::types::{
     PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyEdit, ReplyOut, ReplyPatch,
@@ -139,45 +139,46 @@ pub async fn get_post(
         return Ok(HttpResponse::Ok().json(post));
     };
     let cache = read_cache(&req);
-    let mut counted = false;
-    let mut last = None;
-    // A flush that forgets idle tallies between the read and the count invalidates the
-    // snapshot; read again (rare: at most once per flush interval).
-    for attempt in 0..3 {
-        // A cached entry whose snapshot went stale is skipped: read the database again.
-        let cached = cache
-            .as_ref()
-            .filter(|_| attempt == 0)
-            .and_then(|c| c.post(id));
-        let (detail, snapshot) = match cached {
-            Some(hit) => hit,
-            None => {
-                let version = cache.as_ref().map(|c| c.version());
-                let counter = views.clone();
-                let (detail, snapshot) = db
-                    .run(move |conn| {
-                        let _no_flush = counter.reading();
-                        let detail = service::get_post(conn, id, false)?;
-                        Ok((Arc::new(detail), counter.snapshot(id)))
-                    })
-                    .await?;
-                if let (Some(cache), Some(version)) = (&cache, version) {
-                    cache.put_post(id, version, detail.clone(), snapshot);
-                }
-                (detail, snapshot)
-            }
-        };
-        if !counted {
-            views.add(id);
-            counted = true;
-        }
+    let cached = cache.as_ref().and_then(|c| c.post(id));
+    let (mut detail, mut snapshot) = match cached {
+        Some(hit) => hit,
+        None => read_detail(&db, &views, cache.as_ref(), id).await?,
+    };
+    views.add(id);
+    // A flush that forgot idle tallies since the snapshot was taken makes it unusable: read
+    // again (rare: at most once per flush interval).
+    for _ in 0..2 {
         if let Some(count) = views.shown(id, detail.post.view_count, snapshot) {
             return Ok(HttpResponse::Ok().json(with_views(&detail, count)));
         }
-        last = Some(detail);
+        (detail, snapshot) = read_detail(&db, &views, cache.as_ref(), id).await?;
     }
-    let detail = last.ok_or_else(|| ApiError::internal("no read"))?;
-    Ok(HttpResponse::Ok().json(&*detail))
+    let count = views
+        .shown(id, detail.post.view_count, snapshot)
+        .unwrap_or(detail.post.view_count);
+    Ok(HttpResponse::Ok().json(with_views(&detail, count)))
+}
+
+/// Reads post `id` with its view snapshot (no flush in between), and caches it.
+async fn read_detail(
+    db: &Db,
+    views: &web::Data<ViewCounter>,
+    cache: Option<&web::Data<ReadCache>>,
+    id: i64,
+) -> ApiResult<CachedPost> {
+    let version = cache.map(|c| c.version());
+    let counter = views.clone();
+    let (detail, snapshot) = db
+        .run(move |conn| {
+            let _no_flush = counter.reading();
+            let detail = service::get_post(conn, id, false)?;
+            Ok((Arc::new(detail), counter.snapshot(id)))
+        })
+        .await?;
+    if let (Some(cache), Some(version)) = (cache, version) {
+        cache.put_post(id, version, detail.clone(), snapshot);
+    }
+    Ok((detail, snapshot))
 }
 
 fn with_views(detail: &PostDetail, count: i64) -> PostDetail {
