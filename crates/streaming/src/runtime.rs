@@ -110,36 +110,27 @@ impl Runtime {
         if held.is_empty() {
             return;
         }
-        let claims: Vec<(Arc<MembershipStats>, StatsDelta)> = held
-            .iter()
-            .filter_map(|m| {
-                let delta = m.claim();
-                (!delta.is_zero()).then(|| (m.clone(), delta))
-            })
-            .collect();
-        // Per stream: its connections' counters and heartbeats, in one transaction each.
-        let mut streams: BTreeMap<String, (Vec<Flush>, Vec<i64>)> = BTreeMap::new();
+        // Per stream, in one transaction each: its connections' new counters (claimed now,
+        // handed back if the write fails) and the heartbeat of every connection held.
+        type Claim = (Arc<MembershipStats>, StatsDelta);
+        let mut streams: BTreeMap<&str, (Vec<Claim>, Vec<i64>)> = BTreeMap::new();
         for m in &held {
-            streams
-                .entry(m.stream_id.clone())
-                .or_default()
-                .1
-                .push(m.connection_id);
+            let (claims, ids) = streams.entry(m.stream_id.as_str()).or_default();
+            ids.push(m.connection_id);
+            let delta = m.claim();
+            if !delta.is_zero() {
+                claims.push((m.clone(), delta));
+            }
         }
-        for (m, delta) in &claims {
-            streams
-                .entry(m.stream_id.clone())
-                .or_default()
-                .0
-                .push(Flush {
+        for (stream_id, (claims, ids)) in streams {
+            let flushes: Vec<Flush> = claims
+                .iter()
+                .map(|(m, delta)| Flush {
                     connection_id: m.connection_id,
-                    stream_id: m.stream_id.clone(),
                     delta: *delta,
-                });
-        }
-        let mut failed: Vec<String> = Vec::new();
-        for (stream_id, (flushes, ids)) in streams {
-            let id = stream_id.clone();
+                })
+                .collect();
+            let id = stream_id.to_owned();
             let result = self
                 .db
                 .transaction(move |conn| {
@@ -148,12 +139,9 @@ impl Runtime {
                 .await;
             if let Err(error) = result {
                 tracing::warn!(%error, stream = %stream_id, "stream statistics flush failed; retrying next time");
-                failed.push(stream_id);
-            }
-        }
-        for (m, delta) in claims {
-            if failed.contains(&m.stream_id) {
-                m.unclaim(delta);
+                for (m, delta) in claims {
+                    m.unclaim(delta);
+                }
             }
         }
     }

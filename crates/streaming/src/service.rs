@@ -261,15 +261,13 @@ pub fn ensure_can_end(caller: &Caller, stream: &StreamRow) -> ApiResult<()> {
 pub struct Flush {
     /// The connection row.
     pub connection_id: i64,
-    /// Its stream.
-    pub stream_id: String,
     /// What to add.
     pub delta: StatsDelta,
 }
 
-/// Writes a process's periodic flush: each connection's counters, each stream's totals (one
-/// statement per stream, however many of its peers contributed), and the heartbeat of the
-/// connections the process holds.
+/// Writes one stream's part of a process's periodic flush: the stream's totals (one
+/// statement, however many of its peers contributed), each connection's counters, and the
+/// heartbeat of the stream's connections the process holds.
 pub fn flush(
     conn: &mut DbConn,
     stream_id: &str,
