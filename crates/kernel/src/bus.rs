@@ -8,6 +8,7 @@
 //! falls more than [`TOPIC_CAPACITY`] messages behind loses the oldest and is told how many
 //! ([`RecvError::Lagged`]); nothing buffers without bound.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -234,10 +235,6 @@ impl Bus {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Owns the Redis subscription: applies subscribe/release commands in order and fans messages

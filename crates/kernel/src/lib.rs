@@ -41,6 +41,7 @@ pub mod pagination;
 pub mod realtime;
 pub mod schema;
 pub mod services;
+pub mod sync;
 pub mod syslog;
 pub mod time;
 

@@ -8,10 +8,11 @@
 //! the forum's handlers (a user's deletion cascading, the nightly recount) show within the TTL.
 //! Detail view counts are not frozen in the cache: see [`crate::views`].
 
+use plaza_kernel::sync::lock;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, FromRequest, HttpRequest};
@@ -168,11 +169,6 @@ impl ReadCache {
             },
         );
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Entries are plain values; a panic elsewhere leaves the map usable.
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What a forum write handler holds to announce its change once committed; works (and does

@@ -3,9 +3,10 @@
 //! flushes them every `STREAM_STATS_FLUSH_INTERVAL` together with the heartbeat that tells the
 //! reaper this process is alive.
 
+use plaza_kernel::sync::lock;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plaza_kernel::realtime::{Hub, Outbound, OutboundCounters, SocketSettings};
@@ -249,10 +250,6 @@ impl MembershipStats {
         back(&mut reported.bytes_received, delta.bytes_received);
         back(&mut reported.frames_dropped, delta.frames_dropped);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! room.leave(id, Some(left_announcement)).await?;      // the lease unsubscribes when dropped
 //! ```
 
+use crate::sync::lock;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
@@ -679,10 +680,6 @@ async fn listen(room: Weak<Room>, mut subscription: Subscription) {
             Err(RecvError::Closed) => return,
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -34,9 +34,10 @@ mod hub;
 mod outbound;
 mod socket;
 
+use crate::sync::lock;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use prometheus_client::metrics::gauge::Gauge;
@@ -157,10 +158,6 @@ impl Realtime {
     pub fn close_all(&self, reason: &CloseReason) -> usize {
         self.sockets.close_all(reason)
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
