@@ -4,6 +4,7 @@
 mod accounts;
 mod bench;
 mod forum;
+mod faults;
 mod foundation;
 mod jobs;
 mod streaming;

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod mail;
+pub mod proxy;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -323,6 +324,26 @@ impl MysqlDb {
             server,
             name,
         })
+    }
+}
+
+impl MysqlDb {
+    /// The server's `host:port`.
+    pub fn server_addr(&self) -> String {
+        let url = url::Url::parse(&self.url).unwrap();
+        format!(
+            "{}:{}",
+            url.host_str().unwrap_or("127.0.0.1"),
+            url.port().unwrap_or(3306)
+        )
+    }
+
+    /// [`url`](Self::url) reached through `127.0.0.1:<port>` (a [`proxy::TcpProxy`]).
+    pub fn url_via(&self, port: u16) -> String {
+        let mut url = url::Url::parse(&self.url).unwrap();
+        url.set_host(Some("127.0.0.1")).unwrap();
+        url.set_port(Some(port)).unwrap();
+        url.to_string()
     }
 }
 

@@ -300,6 +300,10 @@ impl From<DieselError> for ApiError {
                     Self::unavailable("The database is busy; retry shortly.", &err)
                         .with_retry_after(1)
                 }
+                _ if is_connection_lost(info.message()) => {
+                    Self::unavailable("The database is unavailable; retry shortly.", &err)
+                        .with_retry_after(1)
+                }
                 _ if is_busy(info.message()) => {
                     Self::unavailable("The database is busy; retry shortly.", &err)
                         .with_retry_after(1)
@@ -332,6 +336,22 @@ impl From<tokio::task::JoinError> for ApiError {
 /// SQLite reports lock contention that outlived `busy_timeout` as an unknown error.
 fn is_busy(message: &str) -> bool {
     message.contains("database is locked") || message.contains("database table is locked")
+}
+
+/// `true` when a database error says the server could not be reached or the connection broke
+/// (the MySQL client reports these as unknown errors, by message only): the client gets 503
+/// `unavailable` and retries, and the pool replaces the connection.
+fn is_connection_lost(message: &str) -> bool {
+    const SIGNS: [&str; 7] = [
+        "gone away",
+        "Lost connection",
+        "Can't connect",
+        "Connection refused",
+        "Broken pipe",
+        "Connection reset",
+        "Unknown server host",
+    ];
+    SIGNS.iter().any(|sign| message.contains(sign))
 }
 
 /// Names the field of a unique violation, from either backend's message.
@@ -388,6 +408,30 @@ mod tests {
             unique_violation_field("Duplicate entry '1' for key 'PRIMARY'"),
             None
         );
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailable_not_internal() {
+        for message in [
+            "MySQL server has gone away",
+            "Server has gone away",
+            "Lost connection to server during query",
+            "Lost connection to MySQL server at 'reading initial communication packet'",
+            "Can't connect to server on '127.0.0.1' (111)",
+        ] {
+            let err = DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            );
+            let api = ApiError::from(err);
+            assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE, "{message}");
+            assert_eq!(api.code(), "unavailable");
+        }
+        let syntax = DieselError::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("You have an error in your SQL syntax".to_owned()),
+        );
+        assert_eq!(ApiError::from(syntax).status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     #[test]

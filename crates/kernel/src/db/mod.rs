@@ -11,7 +11,7 @@ mod pool;
 mod query_log;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::prelude::*;
@@ -66,8 +66,37 @@ impl Backend {
     }
 }
 
-/// A pooled connection.
-pub type PooledConn = r2d2::PooledConnection<pool::DbManager>;
+/// How long a caller waits for a connection while the database is known to be unreachable:
+/// long enough to take one that a background attempt has just opened, short enough that a
+/// request during an outage answers 503 at once.
+const DOWN_WAIT: Duration = Duration::from_millis(250);
+
+/// A connection taken from the pool, returned to it when dropped. It dereferences to
+/// [`DbConn`]: pass `&mut conn` to model functions, and `&mut *conn` to diesel's generic
+/// query methods (`load`, `execute`, …).
+pub struct PooledConn(r2d2::PooledConnection<pool::DbManager>);
+
+impl PooledConn {
+    /// Asks the pool to ping this connection when it comes back, and to replace it if the
+    /// ping fails: the work done on it failed in a way that may have been the connection's.
+    pub fn mark_suspect(&self) {
+        self.0.mark_suspect();
+    }
+}
+
+impl std::ops::Deref for PooledConn {
+    type Target = DbConn;
+
+    fn deref(&self) -> &DbConn {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for PooledConn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        &mut self.0
+    }
+}
 
 /// The pool; cheap to clone.
 #[derive(Clone)]
@@ -87,6 +116,8 @@ pub struct Db {
     timeout: Duration,
     /// Where [`Db::run`] counts the jobs its work enqueued.
     metrics: Option<Arc<Metrics>>,
+    /// Whether the last connection attempt failed.
+    reachability: Arc<pool::Reachability>,
 }
 
 impl std::fmt::Debug for Db {
@@ -145,6 +176,7 @@ impl Db {
         let manager = pool::DbManager::new(url)?;
         let backend = manager.backend();
         let statements = Counter::default();
+        let reachability = Arc::new(pool::Reachability::default());
         let pool = r2d2::Pool::builder()
             .max_size(options.max_size)
             .min_idle(Some(0))
@@ -153,11 +185,14 @@ impl Db {
             .test_on_check_out(false)
             .idle_timeout(Some(Duration::from_secs(600)))
             .max_lifetime(Some(Duration::from_secs(1800)))
+            // Also the cap of the retry backoff while the database is unreachable: the pool
+            // tries again at least every `timeout / 2`, so service returns that soon after it.
             .connection_timeout(options.timeout)
-            .error_handler(Box::new(pool::LogErrors))
+            .error_handler(Box::new(pool::LogErrors(reachability.clone())))
             .connection_customizer(Box::new(query_log::Instrument {
                 statements: statements.clone(),
                 log: log.clone(),
+                reachability: reachability.clone(),
             }))
             .build_unchecked(manager);
         Ok(Self {
@@ -169,6 +204,7 @@ impl Db {
             writer: (backend == Backend::Sqlite).then(|| Arc::new(Semaphore::new(1))),
             timeout: options.timeout,
             metrics: None,
+            reachability,
         })
     }
 
@@ -199,7 +235,13 @@ impl Db {
     /// A connection from the pool, blocking until one is free. Only call this from blocking
     /// code (jobs, the CLI, inside [`Db::run`]).
     pub fn get(&self) -> Result<PooledConn, ApiError> {
-        Ok(self.pool.get()?)
+        checkout(&self.pool, &self.reachability, self.timeout)
+    }
+
+    /// `false` while the last attempt to open a connection failed (the database is
+    /// unreachable); `true` again as soon as one succeeds.
+    pub fn is_reachable(&self) -> bool {
+        !self.reachability.is_down()
     }
 
     /// Connections open and idle, for metrics.
@@ -216,14 +258,21 @@ impl Db {
     {
         let permit = self.acquire(&self.permits).await?;
         let pool = self.pool.clone();
+        let reachability = self.reachability.clone();
+        let timeout = self.timeout;
         let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             observe::begin();
-            let result = pool
-                .get()
-                .map_err(ApiError::from)
-                .and_then(|mut conn| f(&mut conn));
+            let result = checkout(&pool, &reachability, timeout).and_then(|mut conn| {
+                let result = f(&mut conn);
+                if matches!(&result, Err(err) if err.status().is_server_error()) {
+                    // The work failed on our side; if the connection is why, the ping on
+                    // its return finds out and the pool replaces it.
+                    conn.mark_suspect();
+                }
+                result
+            });
             // What is still noted committed (rolled-back transactions forgot theirs).
             let enqueued = observe::take();
             if let Some(metrics) = metrics {
@@ -276,6 +325,30 @@ impl Db {
             )
             .with_retry_after(1)),
         }
+    }
+}
+
+/// Takes a connection from `pool`, waiting up to `timeout` (or only [`DOWN_WAIT`] while the
+/// database is unreachable). A connection that sat idle and no longer answers a ping is
+/// dropped and the next one tried, so a database restart during a quiet spell costs no
+/// request an error.
+fn checkout(
+    pool: &r2d2::Pool<pool::DbManager>,
+    reachability: &pool::Reachability,
+    timeout: Duration,
+) -> ApiResult<PooledConn> {
+    let wait = if reachability.is_down() {
+        DOWN_WAIT.min(timeout)
+    } else {
+        timeout
+    };
+    let deadline = Instant::now() + wait;
+    loop {
+        let mut conn = pool.get_timeout(deadline.saturating_duration_since(Instant::now()))?;
+        if conn.check_out() {
+            return Ok(PooledConn(conn));
+        }
+        // Dropped here: the pool sees it dead and closes it.
     }
 }
 

@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use diesel::connection::InstrumentationEvent;
 use prometheus_client::metrics::counter::Counter;
 
+use super::pool::{may_have_lost_connection, PoolConn, Reachability};
+
 /// The statements a pool ran while recording; cheap to clone (shared).
 #[derive(Clone, Default)]
 pub struct QueryLog {
@@ -95,18 +97,23 @@ impl QueryLog {
 /// Instruments each connection the pool opens: every statement is counted (the
 /// `plaza_db_statements_total` metric, so a load test can read statements per request from
 /// a production build) and, when the pool has a [`QueryLog`], recorded while it is started.
+/// A failed statement that may mean a lost connection marks the connection suspect (see
+/// [`PoolConn`]); a connection that opens tells the pool the database is reachable.
 #[derive(Debug)]
 pub(crate) struct Instrument {
     pub(crate) statements: Counter,
     pub(crate) log: Option<QueryLog>,
+    pub(crate) reachability: Arc<Reachability>,
 }
 
-impl r2d2::CustomizeConnection<super::DbConn, diesel::r2d2::Error> for Instrument {
-    fn on_acquire(&self, conn: &mut super::DbConn) -> Result<(), diesel::r2d2::Error> {
+impl r2d2::CustomizeConnection<PoolConn, diesel::r2d2::Error> for Instrument {
+    fn on_acquire(&self, conn: &mut PoolConn) -> Result<(), diesel::r2d2::Error> {
+        self.reachability.connected();
         let statements = self.statements.clone();
         let log = self.log.as_ref().map(|log| log.inner.clone());
-        diesel::Connection::set_instrumentation(conn, move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
+        let suspect = conn.suspect_flag();
+        let instrument = move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 statements.inc();
                 if let Some(inner) = log.as_ref().filter(|l| l.recording.load(Ordering::Relaxed)) {
                     let sql = query.to_string();
@@ -117,7 +124,12 @@ impl r2d2::CustomizeConnection<super::DbConn, diesel::r2d2::Error> for Instrumen
                         .push(sql);
                 }
             }
-        });
+            InstrumentationEvent::FinishQuery {
+                error: Some(error), ..
+            } if may_have_lost_connection(error) => suspect.store(true, Ordering::Relaxed),
+            _ => {}
+        };
+        diesel::Connection::set_instrumentation(&mut **conn, instrument);
         Ok(())
     }
 }

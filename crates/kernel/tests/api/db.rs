@@ -21,7 +21,7 @@ fn ahead_database_is_refused(backend: &TestBackend) {
     let test_db = TestDb::create(backend);
     let mut conn = test_db.db.get().unwrap();
     diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')")
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .unwrap();
     let err = run_migrations(&mut conn).unwrap_err().to_string();
     assert!(
@@ -68,7 +68,7 @@ fn inserted_ids_and_transactions(backend: &TestBackend) {
     let names: Vec<String> = users::table
         .select(users::username)
         .order(users::id)
-        .load(&mut conn)
+        .load(&mut *conn)
         .unwrap();
     assert_eq!(names, vec!["first", "second"]);
 
@@ -98,11 +98,11 @@ fn times_round_trip(backend: &TestBackend) {
             users::date_joined.eq(now),
             users::updated_at.eq(now),
         ))
-        .execute(&mut conn)
+        .execute(&mut *conn)
         .unwrap();
     let stored: chrono::NaiveDateTime = users::table
         .select(users::date_joined)
-        .first(&mut conn)
+        .first(&mut *conn)
         .unwrap();
     assert_eq!(stored, now, "microseconds survive the round trip");
 }
@@ -228,7 +228,7 @@ fn statements_are_counted_for_metrics(backend: &TestBackend) {
     let before = counter.get();
     let mut conn = test_db.db.get().unwrap();
     for _ in 0..3 {
-        users::table.count().get_result::<i64>(&mut conn).unwrap();
+        users::table.count().get_result::<i64>(&mut *conn).unwrap();
     }
     assert_eq!(
         counter.get() - before,

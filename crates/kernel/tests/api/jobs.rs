@@ -64,7 +64,7 @@ fn enqueue_semantics(backend: &TestBackend) {
     let (kind, payload, status): (String, String, String) = jobs::table
         .select((jobs::kind, jobs::payload, jobs::status))
         .order(jobs::id.asc())
-        .first(&mut conn)
+        .first(&mut *conn)
         .unwrap();
     assert_eq!(
         (kind.as_str(), payload.as_str(), status.as_str()),

@@ -60,7 +60,7 @@ db_test!(async fn views_are_counted_exactly_and_written_in_batches(backend) {
         use diesel::prelude::*;
         use plaza_kernel::schema::posts;
         let mut conn = app.db().get().unwrap();
-        posts::table.find(id).select(posts::view_count).get_result::<i64>(&mut conn).unwrap()
+        posts::table.find(id).select(posts::view_count).get_result::<i64>(&mut *conn).unwrap()
     };
     assert_eq!(stored(&app), 0, "views wait for the flush");
 

@@ -1,0 +1,196 @@
+//! Dependencies going away under a running server: the database cut by a proxy under load.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plaza_e2e::proxy::TcpProxy;
+use plaza_e2e::{MysqlDb, Plaza};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// Registers a user through the canonical API; returns its access token.
+async fn register(plaza: &Plaza, client: &reqwest::Client, username: &str) -> String {
+    let password = "Outage-Passw0rd!";
+    let res = client
+        .post(plaza.url("/api/v1/auth/register/"))
+        .json(&json!({"username": username, "email": format!("{username}@example.com"), "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    body["access"].as_str().unwrap().to_owned()
+}
+
+async fn create_post(
+    plaza: &Plaza,
+    client: &reqwest::Client,
+    token: &str,
+    title: &str,
+) -> reqwest::Result<(StatusCode, Value)> {
+    let res = client
+        .post(plaza.url("/api/v1/posts/"))
+        .bearer_auth(token)
+        .json(&json!({"title": title, "content": "written while the database may be away"}))
+        .send()
+        .await?;
+    let status = res.status();
+    Ok((status, res.json().await.unwrap_or(Value::Null)))
+}
+
+/// What one load task saw.
+#[derive(Default)]
+struct Seen {
+    statuses: Vec<StatusCode>,
+    /// Posts whose creation was answered 201: they must survive.
+    acknowledged: Vec<i64>,
+    /// Requests that got no answer within the client's timeout.
+    unanswered: usize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_cut_answers_503_and_service_returns_when_it_does() {
+    let Some(mysql) = MysqlDb::new() else { return };
+    let proxy = TcpProxy::start(&mysql.server_addr()).await;
+    let plaza = Plaza::builder()
+        .env("DATABASE_URL", &mysql.url_via(proxy.port()))
+        .start()
+        .await;
+    // No request may hang: the pool timeout (5 s by default) bounds every one, so a client
+    // that waits twice as long and gets nothing has found a hang.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let token = register(&plaza, &client, "outage").await;
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let (status, body) = create_post(&plaza, &client, &token, &format!("before {i}"))
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        acknowledged.push(body["id"].as_i64().unwrap());
+    }
+
+    // Load: reads and writes from four clients, all through the cut and the recovery.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut load = Vec::new();
+    for worker in 0..4 {
+        let (client, token, stop) = (client.clone(), token.clone(), stop.clone());
+        let base = plaza.base.clone();
+        load.push(tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                n += 1;
+                let res = if n % 2 == 0 {
+                    client
+                        .post(format!("{base}/api/v1/posts/"))
+                        .bearer_auth(&token)
+                        .json(&json!({"title": format!("load {worker}-{n}"), "content": "x"}))
+                        .send()
+                        .await
+                } else {
+                    client
+                        .get(format!("{base}/api/v1/users/me/"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                };
+                match res {
+                    Ok(res) => {
+                        let status = res.status();
+                        let body: Value = res.json().await.unwrap_or(Value::Null);
+                        if status == StatusCode::CREATED {
+                            seen.acknowledged.push(body["id"].as_i64().unwrap());
+                        }
+                        seen.statuses.push(status);
+                    }
+                    Err(_) => seen.unanswered += 1,
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The cut: every open connection closes, new ones are refused.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..3 {
+        let (status, body) = create_post(&plaza, &client, &token, "during the cut")
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], "unavailable");
+    }
+    let res = client
+        .get(plaza.url("/api/v1/core/system/health/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: Value = res.json().await.unwrap();
+    assert_eq!(health["status"], "down", "{health}");
+    assert_eq!(health["checks"]["database"]["ok"], false);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // The database comes back: service returns within 5 s, with no restart.
+    proxy.restore();
+    let restored = Instant::now();
+    loop {
+        let (status, body) = create_post(&plaza, &client, &token, "after the cut")
+            .await
+            .unwrap();
+        if status == StatusCode::CREATED {
+            acknowledged.push(body["id"].as_i64().unwrap());
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            restored.elapsed() < Duration::from_secs(5),
+            "still {status} 5 s after the database came back: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health: Value = client
+        .get(plaza.url("/api/v1/core/system/health/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    stop.store(true, Ordering::SeqCst);
+    let mut statuses = Vec::new();
+    for task in load {
+        let seen = task.await.unwrap();
+        assert_eq!(seen.unanswered, 0, "a request hung past the pool timeout");
+        statuses.extend(seen.statuses);
+        acknowledged.extend(seen.acknowledged);
+    }
+    // Every answer was a success or 503 (never 500), and both were seen.
+    for status in &statuses {
+        assert!(
+            [StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(status),
+            "unexpected {status}: {statuses:?}"
+        );
+    }
+    assert!(statuses.contains(&StatusCode::SERVICE_UNAVAILABLE));
+    // No write that was acknowledged is lost.
+    for id in acknowledged {
+        let res = client
+            .get(plaza.url(&format!("/api/v1/posts/{id}/")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "post {id} was acknowledged");
+    }
+    let logs = plaza.logs();
+    assert!(!logs.contains("panicked"), "{logs}");
+}
