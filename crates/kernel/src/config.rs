@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 
+pub use crate::settings::ConfigError;
+use crate::settings::{split_list, Env};
+
 /// Which mail backend sends the messages queued as jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EmailBackend {
@@ -185,6 +188,9 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Live video.
     pub streaming: StreamingConfig,
+    /// The variables this configuration was read from, for the domains' own sections
+    /// (`domain::parse_settings`).
+    vars: std::sync::Arc<HashMap<String, String>>,
 }
 
 impl fmt::Debug for Config {
@@ -199,22 +205,6 @@ impl fmt::Debug for Config {
             .finish_non_exhaustive()
     }
 }
-
-/// Every problem found in the configuration, one line each.
-#[derive(Debug)]
-pub struct ConfigError(pub Vec<String>);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration:")?;
-        for line in &self.0 {
-            writeln!(f, "  - {line}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 /// The file under `DATA_DIR` that keeps a generated secret between runs.
 pub const SECRET_FILE: &str = "secret_key";
@@ -249,10 +239,7 @@ impl Config {
     /// Builds the configuration from a map of variables, with no side effects. A missing
     /// secret is left empty for [`Config::load`] to fill (only allowed with `DEBUG` on).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let mut p = Parser {
-            vars,
-            problems: Vec::new(),
-        };
+        let mut p = Env::new(vars);
 
         let debug = p.bool("DEBUG", true);
         let bind = p.string("PLAZA_BIND", "127.0.0.1:8000");
@@ -380,9 +367,7 @@ impl Config {
             p.problem("TURN_SECRET: required when TURN_URLS is set".to_owned());
         }
 
-        if !p.problems.is_empty() {
-            return Err(ConfigError(p.problems));
-        }
+        p.finish()?;
         Ok(Self {
             bind,
             public_url,
@@ -409,7 +394,14 @@ impl Config {
             email,
             jobs,
             streaming,
+            vars: std::sync::Arc::new(vars.clone()),
         })
+    }
+
+    /// The variables this configuration was read from (`.env` and the process environment),
+    /// from which each domain parses its own settings section.
+    pub fn vars(&self) -> &HashMap<String, String> {
+        &self.vars
     }
 
     /// `"mysql"` or `"sqlite"`.
@@ -422,7 +414,7 @@ impl Config {
     }
 }
 
-fn database_url(p: &mut Parser<'_>, data_dir: &Path) -> String {
+fn database_url(p: &mut Env<'_>, data_dir: &Path) -> String {
     if let Some(url) = p.optional("DATABASE_URL") {
         return url;
     }
@@ -446,7 +438,7 @@ fn database_url(p: &mut Parser<'_>, data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("plaza.db").display())
 }
 
-fn email_config(p: &mut Parser<'_>, data_dir: &Path, public_url: &str) -> EmailConfig {
+fn email_config(p: &mut Env<'_>, data_dir: &Path, public_url: &str) -> EmailConfig {
     let backend = match p
         .string("EMAIL_BACKEND", "console")
         .to_ascii_lowercase()
@@ -510,93 +502,6 @@ fn email_config(p: &mut Parser<'_>, data_dir: &Path, public_url: &str) -> EmailC
             |u| u.trim_end_matches('/').to_owned(),
         ),
     }
-}
-
-struct Parser<'a> {
-    vars: &'a HashMap<String, String>,
-    problems: Vec<String>,
-}
-
-impl Parser<'_> {
-    fn problem(&mut self, line: String) {
-        self.problems.push(line);
-    }
-
-    fn optional(&self, key: &str) -> Option<String> {
-        self.vars
-            .get(key)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn string(&self, key: &str, default: &str) -> String {
-        self.optional(key).unwrap_or_else(|| default.to_owned())
-    }
-
-    fn list(&self, key: &str) -> Vec<String> {
-        self.optional(key)
-            .map(|v| split_list(&v))
-            .unwrap_or_default()
-    }
-
-    fn bool(&mut self, key: &str, default: bool) -> bool {
-        let Some(raw) = self.optional(key) else {
-            return default;
-        };
-        match raw.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" | "t" | "y" => true,
-            "0" | "false" | "no" | "off" | "f" | "n" => false,
-            _ => {
-                self.problem(format!("{key}: \"{raw}\" is not a boolean (true or false)"));
-                default
-            }
-        }
-    }
-
-    fn number<T>(&mut self, key: &str, default: T, min: T, max: T) -> T
-    where
-        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
-    {
-        let Some(raw) = self.optional(key) else {
-            return default;
-        };
-        match raw.parse::<T>() {
-            Ok(v) if v >= min && v <= max => v,
-            _ => {
-                self.problem(format!(
-                    "{key}: \"{raw}\" is not a number from {min} to {max}"
-                ));
-                default
-            }
-        }
-    }
-
-    /// `15m`, `7d`, `90s`, `1h 30m`, or a bare number of seconds.
-    fn duration(&mut self, key: &str, default: Duration) -> Duration {
-        let Some(raw) = self.optional(key) else {
-            return default;
-        };
-        if let Ok(secs) = raw.parse::<u64>() {
-            return Duration::from_secs(secs);
-        }
-        match humantime::parse_duration(&raw) {
-            Ok(d) if !d.is_zero() => d,
-            _ => {
-                self.problem(format!(
-                    "{key}: \"{raw}\" is not a duration (e.g. 90s, 15m, 7d)"
-                ));
-                default
-            }
-        }
-    }
-}
-
-fn split_list(raw: &str) -> Vec<String> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 fn encode_userinfo(s: &str) -> String {

@@ -2,7 +2,10 @@
 //!
 //! What every Plaza domain stands on:
 //!
-//! - [`config`]: `Config` from the environment, checked at start.
+//! - [`domain`]: the contract each domain crate exports once (`Domain`), and the loops the
+//!   server runs over the list of domains.
+//! - [`config`]: the shared `Config` from the environment, checked at start; [`settings`]:
+//!   the parser (`Env`) and the per-domain settings sections (`Section`, `Sections`).
 //! - [`db`]: `Db` over MySQL or SQLite (`DbConn`), the pool, queries on the blocking pool,
 //!   transactions, inserted ids, embedded migrations. [`schema`] describes every table.
 //! - [`error`]: `ApiError`, the contract's error envelope, and the one mapping of database
@@ -31,6 +34,7 @@ pub mod config;
 pub mod counts;
 pub mod crypto;
 pub mod db;
+pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod http;
@@ -41,6 +45,7 @@ pub mod pagination;
 pub mod realtime;
 pub mod schema;
 pub mod services;
+pub mod settings;
 pub mod sync;
 pub mod syslog;
 pub mod time;

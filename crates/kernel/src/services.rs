@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::db::{Db, PoolOptions};
 use crate::metrics::Metrics;
 use crate::realtime::Realtime;
+use crate::settings::Sections;
 
 /// When the process started, for `system/status`.
 #[derive(Clone, Copy, Debug)]
@@ -38,6 +39,8 @@ pub struct Services {
     pub realtime: web::Data<Realtime>,
     /// Process start.
     pub started_at: web::Data<StartedAt>,
+    /// The domains' settings sections, each registered as `web::Data<S>`.
+    pub sections: Sections,
 }
 
 impl std::fmt::Debug for Services {
@@ -105,7 +108,15 @@ impl Services {
             metrics,
             realtime,
             started_at: web::Data::new(StartedAt(Instant::now())),
+            sections: Sections::new(),
         }
+    }
+
+    /// Adds the domains' settings sections (see `domain::parse_settings`).
+    #[must_use]
+    pub fn with_sections(mut self, sections: Sections) -> Self {
+        self.sections = sections;
+        self
     }
 
     /// Registers every service as app data.
@@ -118,5 +129,6 @@ impl Services {
             .app_data(self.metrics.clone())
             .app_data(self.realtime.clone())
             .app_data(self.started_at.clone());
+        self.sections.register(cfg);
     }
 }
