@@ -177,7 +177,12 @@ async fn a_database_cut_answers_503_and_service_returns_when_it_does() {
     // Every answer was a success or 503 (never 500), and both were seen.
     for status in &statuses {
         assert!(
-            [StatusCode::OK, StatusCode::CREATED, StatusCode::SERVICE_UNAVAILABLE].contains(status),
+            [
+                StatusCode::OK,
+                StatusCode::CREATED,
+                StatusCode::SERVICE_UNAVAILABLE
+            ]
+            .contains(status),
             "unexpected {status}: {statuses:?}"
         );
     }

@@ -3,8 +3,8 @@
 
 mod accounts;
 mod bench;
-mod forum;
 mod faults;
+mod forum;
 mod foundation;
 mod jobs;
 mod streaming;

@@ -80,7 +80,7 @@ fn main() -> ExitCode {
         };
     }
 
-    let mut config = match Config::load() {
+    let mut config = match Config::load_with(plaza_server::settings_problems) {
         Ok(config) => config,
         Err(err) => {
             eprint!("plaza: {err}");

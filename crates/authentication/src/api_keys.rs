@@ -7,9 +7,10 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use plaza_kernel::auth::{ApiKeyResolver, BoxFuture, Credential, API_KEY_PREFIX};
 use plaza_kernel::crypto::{random_token, sha256_hex};
-use plaza_kernel::schema::{api_keys, users};
+use plaza_kernel::schema::api_keys;
 use plaza_kernel::time::{utc, utc_opt};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest, Role};
+use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_users::User;
 
 use crate::types::{ApiKeyView, CreatedApiKey};
 
@@ -151,23 +152,11 @@ pub fn revoke(conn: &mut DbConn, user_id: i64, id: i64) -> ApiResult<()> {
     Ok(())
 }
 
-/// A live key and its owner.
-#[derive(Queryable)]
-struct KeyOwner {
-    key_id: i64,
-    last_used_at: Option<NaiveDateTime>,
-    user_id: i64,
-    username: String,
-    role: String,
-    is_staff: bool,
-    is_superuser: bool,
-}
-
-/// The caller a key stands for, if it is live and its owner active.
+/// The caller a key stands for, if it is live and its owner active. The owner is read
+/// through the users domain ([`User::active_subject`]), not by joining its table.
 pub fn resolve(conn: &mut DbConn, key: &str) -> QueryResult<Option<Caller>> {
     let now = plaza_kernel::time::now();
-    let found: Option<KeyOwner> = api_keys::table
-        .inner_join(users::table)
+    let found: Option<(i64, Option<NaiveDateTime>, i64)> = api_keys::table
         .filter(api_keys::key_hash.eq(sha256_hex(key)))
         .filter(api_keys::revoked_at.is_null())
         .filter(
@@ -175,38 +164,27 @@ pub fn resolve(conn: &mut DbConn, key: &str) -> QueryResult<Option<Caller>> {
                 .is_null()
                 .or(api_keys::expires_at.gt(now)),
         )
-        .filter(users::is_active.eq(true))
-        .select((
-            api_keys::id,
-            api_keys::last_used_at,
-            users::id,
-            users::username,
-            users::role,
-            users::is_staff,
-            users::is_superuser,
-        ))
+        .select((api_keys::id, api_keys::last_used_at, api_keys::user_id))
         .first(conn)
         .optional()?;
-    let Some(owner) = found else {
+    let Some((key_id, last_used_at, user_id)) = found else {
         return Ok(None);
     };
-    if owner
-        .last_used_at
-        .is_none_or(|t| now - t >= LAST_USED_RESOLUTION)
-    {
-        diesel::update(api_keys::table.find(owner.key_id))
+    let Some(owner) = User::active_subject(conn, user_id)? else {
+        return Ok(None);
+    };
+    if last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION) {
+        diesel::update(api_keys::table.find(key_id))
             .set(api_keys::last_used_at.eq(now))
             .execute(conn)?;
     }
     Ok(Some(Caller {
         id: owner.user_id,
         username: owner.username,
-        role: owner.role.parse().unwrap_or(Role::User),
+        role: owner.role,
         is_staff: owner.is_staff,
         is_superuser: owner.is_superuser,
-        credential: Credential::ApiKey {
-            key_id: owner.key_id,
-        },
+        credential: Credential::ApiKey { key_id },
     }))
 }
 

@@ -32,6 +32,19 @@ use utoipa::OpenApi;
 
 pub use cleanup::register_jobs;
 
+/// Authentication, as a Plaza server mounts it: `/api/v1/auth/`, the API-key resolver and
+/// sessions hook, and the hourly cleanup of what expired. Its settings (`BCRYPT_COST`) are
+/// the users domain's; JWT lifetimes are the kernel's.
+pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+    name: "authentication",
+    settings: |_, _| {},
+    configure,
+    openapi: <ApiDoc as OpenApi>::openapi,
+    jobs: register_jobs,
+    counts: |counts, _| counts,
+    start: |_| None,
+};
+
 use routes::{api_keys as keys, auth, email, sessions as session_routes, two_factor as tfa};
 
 /// Mounts `/api/v1/auth/` and registers the API-key resolver and the sessions hook app-wide.

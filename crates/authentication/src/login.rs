@@ -87,6 +87,17 @@ pub struct LoginContext {
 }
 
 /// The 401 for a wrong second factor.
+/// Who is trying to sign in, as the lockouts and the login log see them.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    /// What the client typed as its username or email.
+    pub login: String,
+    /// The lockout subject (the account, or the unknown login).
+    pub subject: String,
+    /// Where from.
+    pub client: ClientInfo,
+}
+
 fn invalid_second_factor() -> ApiError {
     ApiError::new(
         actix_web::http::StatusCode::UNAUTHORIZED,
@@ -263,24 +274,36 @@ impl LoginContext {
                 }))
             }
             (Some(row), Some(code)) => self
-                .second_factor(user, row, code, login, subject, client, rehash)
+                .second_factor(
+                    user,
+                    row,
+                    code,
+                    Attempt {
+                        login,
+                        subject,
+                        client,
+                    },
+                    rehash,
+                )
                 .await
                 .map(|response| LoginOutcome::Tokens(Box::new(response))),
         }
     }
 
     /// Checks a second factor and completes the login, or counts the failure.
-    #[allow(clippy::too_many_arguments)]
     pub async fn second_factor(
         &self,
         user: User,
         row: TwoFactorRow,
         code: String,
-        login: String,
-        subject: String,
-        client: ClientInfo,
+        attempt: Attempt,
         rehash: Option<String>,
     ) -> ApiResult<LoginResponse> {
+        let Attempt {
+            login,
+            subject,
+            client,
+        } = attempt;
         let codec = self.codec.clone();
         let user_id = user.id;
         let (login_for_tx, client_for_tx) = (login.clone(), client.clone());
@@ -359,9 +382,12 @@ impl LoginContext {
             self.refused(&login, Some(user.id), &client).await?;
             return Err(err);
         }
-        let response = self
-            .second_factor(user, row, code, login, subject, client, None)
-            .await?;
+        let attempt = Attempt {
+            login,
+            subject,
+            client,
+        };
+        let response = self.second_factor(user, row, code, attempt, None).await?;
         self.cache.set(&used_key, "1", Some(CHALLENGE_TTL)).await?;
         Ok(response)
     }

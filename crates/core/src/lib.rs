@@ -16,11 +16,29 @@ pub mod attachments;
 pub mod health;
 pub mod jobs;
 pub mod logs;
+pub mod settings;
 pub mod status;
 pub mod tags;
 
 use actix_web::web;
 use utoipa::OpenApi;
+
+pub use settings::CoreSettings;
+
+/// Core, as a Plaza server mounts it: `ATTACHMENT_MAX_BYTES`, `/health` and
+/// `/api/v1/core/`. Its jobs and counts are the kernel's and the other domains'.
+pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+    name: "core",
+    settings: |env, sections| sections.parse::<CoreSettings>(env),
+    configure: |cfg| {
+        configure_ops(cfg);
+        configure(cfg);
+    },
+    openapi: <ApiDoc as OpenApi>::openapi,
+    jobs: |_| {},
+    counts: |counts, _| counts,
+    start: |_| None,
+};
 
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]

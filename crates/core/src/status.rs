@@ -6,9 +6,7 @@ use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use plaza_kernel::counts::Counts;
 use plaza_kernel::jobs::{self, JobRegistry, QueueDepth};
-use plaza_kernel::metrics::Metrics;
-use plaza_kernel::services::StartedAt;
-use plaza_kernel::{ApiResult, Bus, Cache, Caller, Config, Db};
+use plaza_kernel::{ApiResult, Caller, Services};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -76,19 +74,22 @@ pub struct PeriodicStatus {
     ),
     security(("jwt" = []), ("api_key" = []))
 )]
-#[allow(clippy::too_many_arguments)]
 pub async fn system_status(
     caller: Caller,
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    bus: web::Data<Bus>,
-    config: web::Data<Config>,
-    metrics: web::Data<Metrics>,
-    started: web::Data<StartedAt>,
+    services: web::Data<Services>,
     counts: Option<web::Data<Counts>>,
     registry: Option<web::Data<JobRegistry>>,
 ) -> ApiResult<HttpResponse> {
     caller.require_staff()?;
+    let Services {
+        db,
+        cache,
+        bus,
+        config,
+        metrics,
+        started_at: started,
+        ..
+    } = services.get_ref();
     let counts = match counts {
         Some(counts) => {
             db.run(move |conn| {
@@ -102,7 +103,7 @@ pub async fn system_status(
         }
         None => BTreeMap::new(),
     };
-    let depth = jobs::sample_depth(&db, &metrics).await?;
+    let depth = jobs::sample_depth(db, metrics).await?;
     let now = plaza_kernel::time::now();
     let (kinds, periodic) =
         registry

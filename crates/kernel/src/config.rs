@@ -156,8 +156,6 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `REDIS_KEY_PREFIX`: namespace for keys and channels on a shared Redis.
     pub redis_prefix: String,
-    /// `BCRYPT_COST`.
-    pub bcrypt_cost: u32,
     /// `JWT_ACCESS_TTL`.
     pub jwt_access_ttl: Duration,
     /// `JWT_REFRESH_TTL`.
@@ -166,16 +164,11 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     /// `MAX_BODY_BYTES`: JSON bodies above this get 413.
     pub max_body_bytes: usize,
-    /// `ATTACHMENT_MAX_BYTES`: the largest file `core/attachments/` accepts (413 above).
-    pub attachment_max_bytes: u64,
     /// `PLAZA_WORKERS`: HTTP worker threads.
     pub workers: usize,
     /// `TRUST_PROXY_HEADERS`: take the client address from `Forwarded`/`X-Forwarded-For`
     /// (only behind a proxy that sets them; otherwise clients could spoof their address).
     pub trust_proxy_headers: bool,
-    /// `POSTS_CACHE_TTL`: how long the forum's read cache may serve a list page or a post
-    /// (writes invalidate it at once; this bounds what other instances see). `0` turns it off.
-    pub posts_cache_ttl: Duration,
     /// `SOCKET_SEND_BUFFER`: the kernel send buffer of each accepted connection, in bytes
     /// (`0` leaves the OS default, which autotunes up to megabytes and lets a slow viewer's
     /// socket hide seconds of video that the relay would rather drop).
@@ -213,6 +206,14 @@ impl Config {
     /// Reads `.env` (if present) and the process environment, and generates (or reuses) a
     /// secret in `DATA_DIR` when none is configured and `DEBUG` is on.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::load_with(|_| Vec::new())
+    }
+
+    /// Like [`Config::load`], also running `more` over the same variables: the server checks
+    /// every domain's settings section there, so one start reports every problem at once.
+    pub fn load_with(
+        more: impl FnOnce(&HashMap<String, String>) -> Vec<String>,
+    ) -> Result<Self, ConfigError> {
         // A missing .env is normal; a malformed one is worth a line.
         let mut problems = Vec::new();
         if let Err(err) = dotenvy::dotenv() {
@@ -221,11 +222,16 @@ impl Config {
             }
         }
         let vars: HashMap<String, String> = std::env::vars().collect();
+        let mut domains = more(&vars);
         let mut config = match Self::from_vars(&vars) {
-            Ok(config) if problems.is_empty() => config,
-            Ok(_) => return Err(ConfigError(problems)),
-            Err(ConfigError(mut more)) => {
-                problems.append(&mut more);
+            Ok(config) if problems.is_empty() && domains.is_empty() => config,
+            Ok(_) => {
+                problems.append(&mut domains);
+                return Err(ConfigError(problems));
+            }
+            Err(ConfigError(mut kernel)) => {
+                problems.append(&mut kernel);
+                problems.append(&mut domains);
                 return Err(ConfigError(problems));
             }
         };
@@ -290,7 +296,6 @@ impl Config {
         }
         let redis_prefix = p.string("REDIS_KEY_PREFIX", "plaza:");
 
-        let bcrypt_cost = p.number("BCRYPT_COST", 12, 4, 31);
         let jwt_access_ttl = p.duration("JWT_ACCESS_TTL", Duration::from_secs(15 * 60));
         let jwt_refresh_ttl = p.duration("JWT_REFRESH_TTL", Duration::from_secs(7 * 24 * 3600));
         if jwt_access_ttl >= jwt_refresh_ttl {
@@ -305,11 +310,9 @@ impl Config {
             }
         }
         let max_body_bytes = p.number("MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30);
-        let attachment_max_bytes = p.number("ATTACHMENT_MAX_BYTES", 10 << 20, 1, 1 << 40);
         let cpus = std::thread::available_parallelism().map_or(2, usize::from);
         let workers = p.number("PLAZA_WORKERS", cpus, 1, 512);
         let trust_proxy_headers = p.bool("TRUST_PROXY_HEADERS", false);
-        let posts_cache_ttl = p.duration("POSTS_CACHE_TTL", Duration::from_secs(1));
         let socket_send_buffer = p.number("SOCKET_SEND_BUFFER", 256 << 10, 0, 64 << 20);
         let log_format = match p.string("LOG_FORMAT", "text").to_ascii_lowercase().as_str() {
             "text" => LogFormat::Text,
@@ -380,15 +383,12 @@ impl Config {
             db_pool_timeout,
             redis_url,
             redis_prefix,
-            bcrypt_cost,
             jwt_access_ttl,
             jwt_refresh_ttl,
             cors_allowed_origins,
             max_body_bytes,
-            attachment_max_bytes,
             workers,
             trust_proxy_headers,
-            posts_cache_ttl,
             socket_send_buffer,
             log_format,
             email,
@@ -402,6 +402,11 @@ impl Config {
     /// from which each domain parses its own settings section.
     pub fn vars(&self) -> &HashMap<String, String> {
         &self.vars
+    }
+
+    /// [`vars`](Self::vars), shared.
+    pub fn shared_vars(&self) -> std::sync::Arc<HashMap<String, String>> {
+        self.vars.clone()
     }
 
     /// `"mysql"` or `"sqlite"`.
@@ -566,9 +571,7 @@ mod tests {
         assert!(config.redis_url.is_none());
         assert_eq!(config.jwt_access_ttl, Duration::from_secs(900));
         assert_eq!(config.jwt_refresh_ttl, Duration::from_secs(7 * 86400));
-        assert_eq!(config.bcrypt_cost, 12);
         assert_eq!(config.media_root, PathBuf::from("./data/media"));
-        assert_eq!(config.attachment_max_bytes, 10 << 20);
     }
 
     #[test]
@@ -586,7 +589,7 @@ mod tests {
     fn every_problem_is_reported_once() {
         let err = Config::from_vars(&vars(&[
             ("DEBUG", "maybe"),
-            ("BCRYPT_COST", "99"),
+            ("DB_POOL_SIZE", "0"),
             ("JWT_ACCESS_TTL", "soon"),
             ("EMAIL_BACKEND", "pigeon"),
             ("EMAIL_FROM", "nobody"),
@@ -596,7 +599,7 @@ mod tests {
         let text = err.to_string();
         for key in [
             "DEBUG",
-            "BCRYPT_COST",
+            "DB_POOL_SIZE",
             "JWT_ACCESS_TTL",
             "EMAIL_BACKEND",
             "EMAIL_FROM",

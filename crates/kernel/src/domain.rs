@@ -86,7 +86,7 @@ pub fn parse_settings(
     vars: &std::collections::HashMap<String, String>,
 ) -> Result<Sections, ConfigError> {
     let mut env = Env::new(vars);
-    let mut sections = Sections::new();
+    let mut sections = Sections::from_vars(std::sync::Arc::new(vars.clone()));
     for domain in domains {
         (domain.settings)(&mut env, &mut sections);
     }
@@ -104,11 +104,9 @@ pub fn job_registry(domains: &[Domain]) -> JobRegistry {
 
 /// Every domain's counts.
 pub fn counts(domains: &[Domain], services: &Services) -> Counts {
-    domains
-        .iter()
-        .fold(Counts::default(), |counts, domain| {
-            (domain.counts)(counts, services)
-        })
+    domains.iter().fold(Counts::default(), |counts, domain| {
+        (domain.counts)(counts, services)
+    })
 }
 
 /// The OpenAPI documents of every domain, merged.

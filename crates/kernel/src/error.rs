@@ -2,8 +2,10 @@
 //!
 //! Handlers and services return [`ApiResult`]. An [`ApiError`] carries the status, the
 //! contract's machine `code`, a human `detail` that is always safe to show, optional per-field
-//! `errors` and, for server-side failures, the real cause — which is logged (inside the request's
-//! span, so with its request id) and never sent to the client.
+//! `errors` and, for server-side failures, the real cause. The cause is never sent to the
+//! client: it travels with the error into the response's extensions ([`ErrorCause`]), and the
+//! request middleware logs it once, on the request's line (so with its request id). Outside a
+//! request (jobs, WebSocket sessions) the error's `Display` includes the cause.
 //!
 //! Diesel, pool and blocking-pool errors convert with `?`; everything is mapped here, once.
 
@@ -43,7 +45,13 @@ pub struct ApiError {
     detail: Cow<'static, str>,
     errors: Option<FieldErrors>,
     retry_after: Option<u64>,
+    cause: Option<String>,
 }
+
+/// The cause of a server-side error, left in the response's extensions for the request
+/// middleware to log (never rendered).
+#[derive(Clone, Debug)]
+pub struct ErrorCause(pub String);
 
 impl ApiError {
     /// Builds an error from its parts; prefer the named constructors.
@@ -58,6 +66,7 @@ impl ApiError {
             detail: detail.into(),
             errors: None,
             retry_after: None,
+            cause: None,
         }
     }
 
@@ -180,14 +189,15 @@ impl ApiError {
         err
     }
 
-    /// 500 `internal_error`. The cause is logged here; the client sees a fixed message.
+    /// 500 `internal_error`. The cause stays with the error (logged once, by the request
+    /// middleware); the client sees a fixed message.
     pub fn internal(cause: impl fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "Internal server error.",
         )
+        .with_cause(cause)
     }
 
     /// 502 `upstream_error` with a message that is safe to show.
@@ -195,10 +205,22 @@ impl ApiError {
         Self::new(StatusCode::BAD_GATEWAY, "upstream_error", detail)
     }
 
-    /// 503 `unavailable`. The cause is logged; the client sees `detail`.
+    /// 503 `unavailable`. The cause stays with the error (logged once, by the request
+    /// middleware); the client sees `detail`.
     pub fn unavailable(detail: impl Into<Cow<'static, str>>, cause: impl fmt::Display) -> Self {
-        tracing::warn!(error = %cause, "service unavailable");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail).with_cause(cause)
+    }
+
+    /// Attaches what really went wrong, for the logs.
+    #[must_use]
+    pub fn with_cause(mut self, cause: impl fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// What really went wrong, if recorded (never shown to clients).
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
     }
 
     /// Adds per-field messages to any error.
@@ -259,7 +281,11 @@ impl fmt::Debug for ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.detail)
+        write!(f, "{}: {}", self.code, self.detail)?;
+        if let Some(cause) = &self.cause {
+            write!(f, " ({cause})")?;
+        }
+        Ok(())
     }
 }
 
@@ -278,7 +304,11 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="api""#));
         }
-        builder.json(self.body())
+        let mut res = builder.json(self.body());
+        if let Some(cause) = &self.cause {
+            res.extensions_mut().insert(ErrorCause(cause.clone()));
+        }
+        res
     }
 }
 
@@ -431,7 +461,27 @@ mod tests {
             DatabaseErrorKind::Unknown,
             Box::new("You have an error in your SQL syntax".to_owned()),
         );
-        assert_eq!(ApiError::from(syntax).status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ApiError::from(syntax).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn the_cause_rides_with_the_response_and_never_in_its_body() {
+        let err = ApiError::internal("disk on fire");
+        assert_eq!(err.cause(), Some("disk on fire"));
+        assert!(
+            err.to_string().contains("disk on fire"),
+            "Display keeps it for logs"
+        );
+        let res = err.error_response();
+        assert_eq!(
+            res.extensions().get::<ErrorCause>().map(|c| c.0.as_str()),
+            Some("disk on fire")
+        );
+        let body = serde_json::to_string(&err.body()).unwrap();
+        assert!(!body.contains("disk"), "{body}");
     }
 
     #[test]

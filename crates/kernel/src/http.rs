@@ -18,7 +18,7 @@ use actix_web::{web, App, Error, HttpMessage, HttpRequest, HttpResponse, Respons
 use tracing::Instrument;
 
 use crate::config::Config;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCause};
 use crate::extract::is_json;
 use crate::metrics::Metrics;
 use crate::services::Services;
@@ -140,8 +140,13 @@ async fn request_context(
                 metrics.observe_http(&method, &route, status.as_u16(), elapsed.as_secs_f64());
             }
             let ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
-            if status.is_server_error() {
-                tracing::warn!(status = status.as_u16(), ms, "request failed");
+            let cause = res.response().extensions().get::<ErrorCause>().cloned();
+            if status == StatusCode::INTERNAL_SERVER_ERROR {
+                let cause = cause.map(|c| c.0).unwrap_or_default();
+                tracing::error!(status = status.as_u16(), ms, cause, "request failed");
+            } else if status.is_server_error() {
+                let cause = cause.map(|c| c.0).unwrap_or_default();
+                tracing::warn!(status = status.as_u16(), ms, cause, "request failed");
             } else {
                 tracing::info!(status = status.as_u16(), ms, "request");
             }

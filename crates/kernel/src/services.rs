@@ -99,6 +99,7 @@ impl Services {
         let metrics = web::Data::new(Metrics::with_db_statements(db.statement_counter()));
         let realtime = web::Data::new(Realtime::new(bus.clone(), metrics.clone()));
         let db = db.with_metrics(metrics.clone().into_inner());
+        let sections = Sections::from_vars(config.shared_vars());
         Self {
             config: web::Data::new(config),
             db: web::Data::new(db),
@@ -108,7 +109,7 @@ impl Services {
             metrics,
             realtime,
             started_at: web::Data::new(StartedAt(Instant::now())),
-            sections: Sections::new(),
+            sections,
         }
     }
 
@@ -119,9 +120,12 @@ impl Services {
         self
     }
 
-    /// Registers every service as app data.
+    /// Registers every service as app data: each on its own (`web::Data<Db>`, …) for
+    /// handlers that need one or two, and the whole as `web::Data<Services>` for those that
+    /// need several (one parameter instead of six).
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
-        cfg.app_data(self.config.clone())
+        cfg.app_data(web::Data::new(self.clone()))
+            .app_data(self.config.clone())
             .app_data(self.db.clone())
             .app_data(self.cache.clone())
             .app_data(self.bus.clone())

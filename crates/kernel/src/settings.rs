@@ -35,11 +35,14 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
+use std::future::{ready, Ready};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use actix_web::web;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
 
 /// Every problem found in the configuration, one line each.
 #[derive(Debug)]
@@ -195,25 +198,40 @@ struct Entry {
     register: fn(&Arc<dyn Any + Send + Sync>, &mut web::ServiceConfig),
 }
 
-/// The parsed settings sections of every domain, by type; registered as app data with the
-/// kernel's services. Cheap to clone.
+/// The parsed settings sections of every domain, by type. Cheap to clone (shared).
+///
+/// The server parses every registered domain's section at start ([`parse_settings`]), so a
+/// bad value stops it with the whole list. A section nobody parsed up front (a domain mounted
+/// alone, or in a test app) is parsed on first use from the variables the sections were made
+/// with, and kept; with none, it has its defaults.
+///
+/// [`parse_settings`]: crate::domain::parse_settings
 #[derive(Clone, Default)]
 pub struct Sections {
-    entries: HashMap<TypeId, Entry>,
+    vars: Option<Arc<HashMap<String, String>>>,
+    entries: Arc<RwLock<HashMap<TypeId, Entry>>>,
 }
 
 impl fmt::Debug for Sections {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sections")
-            .field("count", &self.entries.len())
+            .field("parsed", &read(&self.entries).len())
             .finish()
     }
 }
 
 impl Sections {
-    /// No sections.
+    /// No sections, and no variables: sections not inserted have their defaults.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// No sections yet; those asked for are parsed from `vars` on first use.
+    pub fn from_vars(vars: Arc<HashMap<String, String>>) -> Self {
+        Self {
+            vars: Some(vars),
+            entries: Arc::default(),
+        }
     }
 
     /// Parses `S` from `env` and keeps it (replacing an earlier `S`).
@@ -223,8 +241,12 @@ impl Sections {
 
     /// Keeps `section` (replacing an earlier one of its type).
     pub fn insert<S: Section>(&mut self, section: S) {
-        let value: Arc<dyn Any + Send + Sync> = Arc::new(web::Data::new(section));
-        self.entries.insert(
+        self.keep(web::Data::new(section));
+    }
+
+    fn keep<S: Section>(&self, data: web::Data<S>) {
+        let value: Arc<dyn Any + Send + Sync> = Arc::new(data);
+        write(&self.entries).insert(
             TypeId::of::<S>(),
             Entry {
                 value,
@@ -233,22 +255,41 @@ impl Sections {
         );
     }
 
-    /// The section `S`, if parsed.
+    /// The section `S`, if it was parsed or inserted.
     pub fn get<S: Section>(&self) -> Option<web::Data<S>> {
-        self.entries
+        read(&self.entries)
             .get(&TypeId::of::<S>())
             .and_then(|entry| entry.value.downcast_ref::<web::Data<S>>())
             .cloned()
     }
 
-    /// The section `S`, or its defaults when no domain parsed it (a domain mounted alone).
+    /// The section `S`: as parsed, or parsed now from the variables (a bad value is logged and
+    /// its default used), or its defaults.
     pub fn get_or_default<S: Section>(&self) -> web::Data<S> {
-        self.get().unwrap_or_else(|| web::Data::new(S::defaults()))
+        if let Some(section) = self.get() {
+            return section;
+        }
+        let section = match &self.vars {
+            Some(vars) => {
+                let mut env = Env::new(vars);
+                let section = S::from_env(&mut env);
+                for problem in env.take_problems() {
+                    tracing::warn!(problem, "invalid setting; using its default");
+                }
+                section
+            }
+            None => S::defaults(),
+        };
+        let data = web::Data::new(section);
+        self.keep(data.clone());
+        data
     }
 
-    /// Registers every section as app data (`web::Data<S>`).
+    /// Registers the sections as app data: each parsed one as `web::Data<S>`, and the
+    /// collection itself, from which [`Settings`] reads those parsed later.
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
-        for entry in self.entries.values() {
+        cfg.app_data(web::Data::new(self.clone()));
+        for entry in read(&self.entries).values() {
             (entry.register)(&entry.value, cfg);
         }
     }
@@ -257,6 +298,52 @@ impl Sections {
 fn register_entry<S: Section>(value: &Arc<dyn Any + Send + Sync>, cfg: &mut web::ServiceConfig) {
     if let Some(data) = value.downcast_ref::<web::Data<S>>() {
         cfg.app_data(data.clone());
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A handler's view of its domain's settings section `S`.
+///
+/// It reads `web::Data<S>` from app data, or asks the registered [`Sections`] (which parse it
+/// from the environment on first use), or uses the defaults: a domain mounted in an app that
+/// never heard of its section still works.
+#[derive(Debug)]
+pub struct Settings<S: Section>(pub web::Data<S>);
+
+impl<S: Section> std::ops::Deref for Settings<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.0
+    }
+}
+
+impl<S: Section> Settings<S> {
+    /// The section `S` as `req`'s app sees it.
+    pub fn of(req: &HttpRequest) -> Self {
+        if let Some(section) = req.app_data::<web::Data<S>>() {
+            return Self(section.clone());
+        }
+        Self(
+            req.app_data::<web::Data<Sections>>()
+                .map_or_else(|| web::Data::new(S::defaults()), |s| s.get_or_default()),
+        )
+    }
+}
+
+impl<S: Section> FromRequest for Settings<S> {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Self::of(req)))
     }
 }
 
@@ -290,6 +377,19 @@ mod tests {
         assert_eq!(err.0.len(), 2, "{err}");
         assert!(err.0[0].starts_with("LIMITS_SIZE:"));
         assert!(err.0[1].starts_with("FLAG:"));
+    }
+
+    #[test]
+    fn sections_not_parsed_up_front_are_parsed_from_the_variables() {
+        let vars = Arc::new(HashMap::from([("LIMITS_SIZE".to_owned(), "7".to_owned())]));
+        let sections = Sections::from_vars(vars);
+        let shared = sections.clone();
+        assert!(sections.get::<Limits>().is_none());
+        assert_eq!(sections.get_or_default::<Limits>().size, 7);
+        assert!(
+            shared.get::<Limits>().is_some(),
+            "kept, and shared by clones"
+        );
     }
 
     #[test]

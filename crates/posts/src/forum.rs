@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use actix_web::web;
-use plaza_kernel::{ApiResult, Bus, Db};
+use plaza_kernel::domain::{Running, StopFuture};
+use plaza_kernel::{ApiResult, Bus, Db, Services};
 
 use crate::cache::ReadCache;
 use crate::views::ViewCounter;
@@ -61,5 +62,23 @@ impl Forum {
         }
         let views = self.views.clone();
         db.run(move |conn| Ok(views.flush(conn)?)).await
+    }
+}
+
+impl Running for Forum {
+    fn register(&self, cfg: &mut web::ServiceConfig) {
+        Forum::register(self, cfg);
+    }
+
+    fn stop<'a>(&'a self, services: &'a Services) -> StopFuture<'a> {
+        Box::pin(async move {
+            match self.flush(&services.db).await {
+                Ok(0) => {}
+                Ok(views) => tracing::info!(views, "wrote the buffered view counts"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not write the buffered view counts");
+                }
+            }
+        })
     }
 }

@@ -10,6 +10,7 @@
 //! - [`model`]: rows and queries; [`search`]: `?search=` per backend; [`types`]: bodies.
 //! - [`counts`]: counts for `system/status` and user stats.
 //! - [`repair`]: the nightly job recounting counters after cascades from other domains.
+//! - [`DOMAIN`]: the crate as a Plaza server mounts it; [`settings`]: `POSTS_CACHE_TTL`.
 //! - [`cache`] and [`views`]: the read cache of lists and details, and buffered view counts.
 //!   Both are optional app data: without them every read goes to the database and every
 //!   view is one `UPDATE`. [`Forum`] builds and registers them.
@@ -21,6 +22,7 @@ pub mod repair;
 pub mod routes;
 pub mod search;
 pub mod service;
+pub mod settings;
 pub mod types;
 pub mod views;
 
@@ -32,6 +34,29 @@ use utoipa::OpenApi;
 pub use counts::add_counts;
 pub use forum::Forum;
 pub use repair::register_jobs;
+pub use settings::PostsSettings;
+
+/// The forum, as a Plaza server mounts it: `POSTS_*` settings, `/api/v1/posts/`, the nightly
+/// counter repair, post and reply counts, and the per-process [`Forum`] (read cache and
+/// buffered view counts, flushed at shutdown).
+pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+    name: "posts",
+    settings: |env, sections| sections.parse::<PostsSettings>(env),
+    configure,
+    openapi: <ApiDoc as OpenApi>::openapi,
+    jobs: register_jobs,
+    counts: |counts, _| add_counts(counts),
+    start: |services| {
+        let settings = services.sections.get_or_default::<PostsSettings>();
+        let forum = Forum::new(settings.cache_ttl);
+        forum.start(
+            services.db.get_ref().clone(),
+            services.bus.get_ref().clone(),
+            forum::VIEW_FLUSH_INTERVAL,
+        );
+        Some(Box::new(forum))
+    },
+};
 
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]

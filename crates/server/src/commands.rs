@@ -77,7 +77,8 @@ pub fn create_superuser(config: &Config, args: SuperuserArgs) -> anyhow::Result<
     if !db::pending_migrations(&mut conn)?.is_empty() {
         bail!("the database is not migrated; run `plaza migrate` first");
     }
-    let hash = hash_password(&password, config.bcrypt_cost).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let users = crate::settings(config)?.get_or_default::<plaza_users::UsersSettings>();
+    let hash = hash_password(&password, users.bcrypt_cost).map_err(|e| anyhow::anyhow!("{e}"))?;
     let account = NewAccount::superuser(username, email, hash);
     let user =
         create_account(&mut conn, &account).map_err(|e| anyhow::anyhow!(field_message(&e)))?;

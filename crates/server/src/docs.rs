@@ -52,13 +52,9 @@ impl Modify for SecuritySchemes {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = BaseDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    doc.merge(plaza_core::ApiDoc::openapi());
-    doc.merge(plaza_authentication::ApiDoc::openapi());
-    doc.merge(plaza_users::ApiDoc::openapi());
-    doc.merge(plaza_posts::ApiDoc::openapi());
+    doc.merge(plaza_kernel::domain::openapi(crate::DOMAINS));
     doc.merge(crate::legacy::openapi());
     doc.merge(MediaDoc::openapi());
-    doc.merge(plaza_streaming::ApiDoc::openapi());
     doc
 }
 

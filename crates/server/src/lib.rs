@@ -2,8 +2,10 @@
 //!
 //! The only crate that knows every domain: it composes their scopes into one actix-web app
 //! with the kernel's middleware, CORS, the OpenAPI document and Swagger UI, `/metrics`, the
-//! public media files (`/media/`), and the forum's original paths ([`legacy`]). It also
-//! gathers every domain's background jobs ([`job_registry`]) and counts ([`counts`]).
+//! public media files (`/media/`), and the forum's original paths ([`legacy`]). The domains
+//! are one list, [`DOMAINS`]; the server loops over it for their settings ([`settings`]),
+//! routes ([`configure`]), OpenAPI documents ([`openapi`]), jobs ([`job_registry`]), counts
+//! ([`counts`]) and per-process state (started with the server, stopped after it).
 //! `bin/plaza` calls [`serve`], [`worker`] and the [`commands`].
 
 pub mod commands;
@@ -20,58 +22,72 @@ use actix_cors::Cors;
 use actix_web::middleware::Condition;
 use actix_web::{http::header, web, HttpServer};
 use anyhow::Context;
-use diesel::prelude::*;
 use plaza_kernel::counts::Counts;
+use plaza_kernel::domain::{self, Domain, Started};
 use plaza_kernel::jobs::JobRegistry;
 use plaza_kernel::realtime::{CloseCode, CloseReason};
-use plaza_kernel::schema::users;
+use plaza_kernel::settings::{ConfigError, Sections};
 use plaza_kernel::{db, Config, Realtime, Services};
-use plaza_posts::Forum;
 
 pub use docs::openapi;
 pub use workers::{worker, WorkerArgs};
 
+/// Every domain this server runs, in the order their routes are mounted. Adding a domain is
+/// one line here (see docs/architecture.md).
+pub const DOMAINS: &[Domain] = &[
+    plaza_core::DOMAIN,
+    plaza_authentication::DOMAIN,
+    plaza_users::DOMAIN,
+    plaza_posts::DOMAIN,
+    plaza_streaming::DOMAIN,
+];
+
 /// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)
-/// included. Each domain with background work adds a line here.
+/// included.
 pub fn job_registry() -> JobRegistry {
-    let mut registry = JobRegistry::new();
-    plaza_authentication::register_jobs(&mut registry);
-    plaza_posts::register_jobs(&mut registry);
-    plaza_streaming::register_jobs(&mut registry);
-    registry
+    domain::job_registry(DOMAINS)
 }
 
-/// The counts domains contribute to `system/status` and user stats. Each domain with
-/// counts adds its own here. `realtime` is this process's (for `open_websockets`).
-pub fn counts(realtime: &web::Data<Realtime>) -> Counts {
-    let counts = Counts::default().system("users", |conn| users::table.count().get_result(conn));
-    let counts = plaza_posts::add_counts(counts);
-    plaza_streaming::add_counts(counts, realtime.clone())
+/// The counts every domain contributes to `system/status` and user stats.
+pub fn counts(services: &Services) -> Counts {
+    domain::counts(DOMAINS, services)
 }
 
-/// Registers what the domains contribute beside their routes: the job registry (which
-/// kinds hide secrets from staff, the periodic jobs), the counts of `system/status`, and the
-/// forum's read cache and view counter.
+/// The problems in every domain's settings section, one line each (for `Config::load_with`,
+/// so a start reports the kernel's and the domains' problems together).
+pub fn settings_problems(vars: &std::collections::HashMap<String, String>) -> Vec<String> {
+    domain::parse_settings(DOMAINS, vars)
+        .err()
+        .map_or_else(Vec::new, |e| e.0)
+}
+
+/// Every domain's settings section, parsed from the variables `config` was read from; every
+/// problem of every section is reported at once.
+pub fn settings(config: &Config) -> Result<Sections, ConfigError> {
+    domain::parse_settings(DOMAINS, config.vars())
+}
+
+/// Registers what the server shares with every route beside the services: the job registry
+/// (which kinds hide secrets from staff, the periodic jobs), the counts of `system/status`,
+/// and each domain's per-process state.
 pub fn register_contributions(
     cfg: &mut web::ServiceConfig,
     registry: &web::Data<JobRegistry>,
     counts: &web::Data<Counts>,
-    forum: &Forum,
+    started: &Started,
 ) {
     cfg.app_data(registry.clone()).app_data(counts.clone());
-    forum.register(cfg);
+    started.register(cfg);
 }
 
-/// Every route of the application.
+/// Every route of the application: each domain's, then the forum's original paths, public
+/// media, `/metrics` and the API docs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    plaza_core::configure_ops(cfg);
-    plaza_core::configure(cfg);
-    plaza_authentication::configure(cfg);
-    plaza_users::configure(cfg);
-    plaza_posts::configure(cfg);
+    for domain in DOMAINS {
+        (domain.configure)(cfg);
+    }
     legacy::configure(cfg);
     media::configure(cfg);
-    plaza_streaming::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);
 }
@@ -109,7 +125,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
     if tokio::task::spawn_blocking(move || db::create_mysql_database_if_missing(&url)).await?? {
         tracing::info!("created the MySQL database");
     }
-    let services = Services::connect(config).await?;
+    let sections = settings(&config)?;
+    let services = Services::connect(config).await?.with_sections(sections);
     let pool = services.db.clone();
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut conn = pool.get().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -154,20 +171,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 
     let app_services = services.clone();
     let registry = web::Data::from(registry);
-    let counts = web::Data::new(counts(&services.realtime));
-    let forum = Forum::new(services.config.posts_cache_ttl);
-    forum.start(
-        services.db.get_ref().clone(),
-        services.bus.get_ref().clone(),
-        plaza_posts::forum::VIEW_FLUSH_INTERVAL,
-    );
-    let app_forum = forum.clone();
+    let counts = web::Data::new(counts(&services));
+    let started = Arc::new(Started::start(DOMAINS, &services));
+    let app_started = started.clone();
     let send_buffer = services.config.socket_send_buffer;
     let server = HttpServer::new(move || {
         let cors = cors(&app_services.config);
-        let (registry, counts, forum) = (registry.clone(), counts.clone(), app_forum.clone());
+        let (registry, counts, started) = (registry.clone(), counts.clone(), app_started.clone());
         plaza_kernel::http::app(&app_services, move |cfg| {
-            register_contributions(cfg, &registry, &counts, &forum);
+            register_contributions(cfg, &registry, &counts, &started);
             configure(cfg);
         })
         .wrap(cors)
@@ -183,11 +195,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let running = server.run();
     actix_rt::spawn(close_websockets_on_shutdown(services.realtime.clone()));
     let served = running.await;
-    match forum.flush(&services.db).await {
-        Ok(0) => {}
-        Ok(views) => tracing::info!(views, "wrote the buffered view counts"),
-        Err(err) => tracing::warn!(error = %err, "could not write the buffered view counts"),
-    }
+    started.stop(&services).await;
     if let Some(worker) = worker {
         worker.shutdown().await;
     }

@@ -34,6 +34,18 @@ use utoipa::OpenApi;
 pub use jobs::register_jobs;
 pub use session::webrtc_socket;
 
+/// Live video, as a Plaza server mounts it: `/ws/webrtc/` and `/api/v1/streams/`, the reaper
+/// and the statistics jobs, and the `live_streams` and `open_websockets` counts.
+pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+    name: "streaming",
+    settings: |_, _| {},
+    configure,
+    openapi: <ApiDoc as OpenApi>::openapi,
+    jobs: register_jobs,
+    counts: |counts, services| add_counts(counts, services.realtime.clone()),
+    start: |_| None,
+};
+
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]
 #[openapi(

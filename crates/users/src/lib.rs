@@ -22,6 +22,7 @@ pub mod resume;
 pub mod routes;
 pub mod service;
 pub mod sessions;
+pub mod settings;
 pub mod types;
 pub mod values;
 pub mod views;
@@ -32,7 +33,20 @@ use utoipa::OpenApi;
 pub use model::{create_account, NewAccount, User};
 pub use public::{authors_by_id, Author};
 pub use sessions::{ClientInfo, Sessions, TokenPair};
+pub use settings::UsersSettings;
 pub use values::{Email, Username};
+
+/// Accounts, as a Plaza server mounts them: `BCRYPT_COST`, `/api/v1/users/`, and the
+/// `users` count of `system/status`.
+pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+    name: "users",
+    settings: |env, sections| sections.parse::<UsersSettings>(env),
+    configure,
+    openapi: <ApiDoc as OpenApi>::openapi,
+    jobs: |_| {},
+    counts: |counts, _| model::add_counts(counts),
+    start: |_| None,
+};
 
 use routes::{me, resume as resume_routes, users as user_routes};
 

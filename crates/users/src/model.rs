@@ -97,6 +97,31 @@ impl User {
         }
     }
 
+    /// The token subject of user `id` if the account is active: who an API key or another
+    /// credential stored outside `users` stands for. One primary-key read of five columns.
+    pub fn active_subject(conn: &mut DbConn, id: i64) -> QueryResult<Option<TokenSubject>> {
+        let found: Option<(String, String, bool, bool)> = users::table
+            .find(id)
+            .filter(users::is_active.eq(true))
+            .select((
+                users::username,
+                users::role,
+                users::is_staff,
+                users::is_superuser,
+            ))
+            .first(conn)
+            .optional()?;
+        Ok(
+            found.map(|(username, role, is_staff, is_superuser)| TokenSubject {
+                user_id: id,
+                username,
+                role: role.parse().unwrap_or(Role::User),
+                is_staff,
+                is_superuser,
+            }),
+        )
+    }
+
     /// Finds a user by id.
     pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Self> {
         users::table.find(id).select(Self::as_select()).first(conn)
@@ -214,4 +239,10 @@ pub fn create_account(conn: &mut DbConn, account: &NewAccount) -> ApiResult<User
         crate::profile::create_default(conn, id)?;
         Ok(User::find(conn, id)?)
     })
+}
+
+/// Adds the `users` count of `system/status`: the server counts accounts through the domain
+/// that owns the table.
+pub fn add_counts(counts: plaza_kernel::counts::Counts) -> plaza_kernel::counts::Counts {
+    counts.system("users", |conn| users::table.count().get_result(conn))
 }

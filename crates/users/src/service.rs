@@ -411,6 +411,40 @@ struct UserChanges<'a> {
     updated_at: NaiveDateTime,
 }
 
+/// An account update as a request makes it: [`update_user`] in one transaction, then, once it
+/// committed, revocation of the target's access tokens when their claims went stale.
+pub async fn update_account(
+    services: &plaza_kernel::Services,
+    sessions: Option<actix_web::web::Data<dyn Sessions>>,
+    caller: Caller,
+    target_id: i64,
+    patch: UserPatch,
+    full: bool,
+) -> ApiResult<UserDetail> {
+    let updated = services
+        .db
+        .transaction(move |conn| {
+            update_user(
+                conn,
+                &caller,
+                target_id,
+                &patch,
+                full,
+                sessions.as_ref().map(|s| s.get_ref()),
+            )
+        })
+        .await?;
+    if updated.revoke_access {
+        plaza_kernel::auth::revocation::revoke_all_access(
+            &services.cache,
+            target_id,
+            services.tokens.access_ttl,
+        )
+        .await?;
+    }
+    Ok(updated.user)
+}
+
 /// PUT (`full`) or PATCH of account `target_id` (and its nested `profile`). Deactivating an
 /// account ends its sessions; changing role, staff flag or activity asks the caller to revoke
 /// access tokens ([`Updated::revoke_access`]).

@@ -3,9 +3,11 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_kernel::auth::{revocation, tickets, Credential, TokenCodec, TokenType};
 use plaza_kernel::error::ErrorBody;
+use plaza_kernel::settings::Settings;
 use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, ValidJson};
 use plaza_users::login_log::LoginMethod;
 use plaza_users::password::hash_password_async;
+use plaza_users::settings::UsersSettings;
 use plaza_users::{create_account, ClientInfo, NewAccount};
 
 use crate::account_tokens;
@@ -28,12 +30,13 @@ pub async fn register(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
+    settings: Settings<UsersSettings>,
     tokens: web::Data<TokenCodec>,
     body: ValidJson<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let (username, email) = check_registration(&body)?;
-    let hash = hash_password_async(body.password.clone(), config.bcrypt_cost).await?;
+    let hash = hash_password_async(body.password.clone(), settings.bcrypt_cost).await?;
     let client = ClientInfo::of(&req);
     let codec = tokens.clone();
     let response = db
@@ -78,7 +81,7 @@ pub async fn register(
 pub async fn login(
     req: HttpRequest,
     db: web::Data<Db>,
-    config: web::Data<Config>,
+    settings: Settings<UsersSettings>,
     cache: web::Data<Cache>,
     tokens: web::Data<TokenCodec>,
     body: ValidJson<LoginRequest>,
@@ -98,7 +101,7 @@ pub async fn login(
         db,
         cache,
         codec: tokens,
-        bcrypt_cost: config.bcrypt_cost,
+        bcrypt_cost: settings.bcrypt_cost,
     };
     let outcome = context
         .password_login(login, body.password, body.otp_code, ClientInfo::of(&req))
@@ -117,7 +120,7 @@ pub async fn login(
 pub async fn verify_two_factor(
     req: HttpRequest,
     db: web::Data<Db>,
-    config: web::Data<Config>,
+    settings: Settings<UsersSettings>,
     cache: web::Data<Cache>,
     tokens: web::Data<TokenCodec>,
     body: ValidJson<TwoFactorVerify>,
@@ -127,7 +130,7 @@ pub async fn verify_two_factor(
         db,
         cache,
         codec: tokens,
-        bcrypt_cost: config.bcrypt_cost,
+        bcrypt_cost: settings.bcrypt_cost,
     };
     let response = context
         .verify_challenge(&body.challenge_token, body.code, ClientInfo::of(&req))

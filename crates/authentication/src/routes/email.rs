@@ -1,5 +1,7 @@
 //! Email verification and password reset.
 
+use plaza_kernel::settings::Settings;
+use plaza_users::settings::UsersSettings;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -64,7 +66,7 @@ pub async fn request_password_reset(
 pub async fn confirm_password_reset(
     req: HttpRequest,
     db: web::Data<Db>,
-    config: web::Data<Config>,
+    settings: Settings<UsersSettings>,
     cache: web::Data<Cache>,
     tokens: web::Data<TokenCodec>,
     body: ValidJson<PasswordResetConfirm>,
@@ -95,7 +97,7 @@ pub async fn confirm_password_reset(
             ("last name", user.last_name.as_str()),
         ],
     )?;
-    let hash = hash_password_async(body.new_password, config.bcrypt_cost).await?;
+    let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
     let ip = ClientInfo::of(&req).ip;
     let token = body.token;
     let (user_id, revoke) = db

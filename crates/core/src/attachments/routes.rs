@@ -1,5 +1,6 @@
 //! `/api/v1/core/attachments/`: upload (multipart), list one's own, read, download, delete.
 
+use crate::settings::CoreSettings;
 use actix_multipart::Multipart;
 use actix_web::body::SizedStream;
 use actix_web::http::header::{
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
+use plaza_kernel::settings::Settings;
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{
     ApiError, ApiResult, Caller, Config, Db, MaybeCaller, Page, PageRequest, ValidQuery,
@@ -131,8 +133,7 @@ struct Upload {
 
 /// Reads the form, streaming the file to disk. On a refusal the rest of the body is read and
 /// dropped (within a budget) so the client receives the answer rather than a reset.
-async fn read_form(mut form: Multipart, config: &Config) -> ApiResult<Upload> {
-    let limit = config.attachment_max_bytes;
+async fn read_form(mut form: Multipart, config: &Config, limit: u64) -> ApiResult<Upload> {
     let mut upload = Upload {
         file: None,
         is_public: None,
@@ -237,6 +238,7 @@ pub async fn upload_attachment(
     payload: web::Payload,
     db: web::Data<Db>,
     config: web::Data<Config>,
+    settings: Settings<CoreSettings>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
     if !is_multipart_form(&req) {
@@ -247,7 +249,7 @@ pub async fn upload_attachment(
             .unwrap_or("");
         return Err(ApiError::unsupported_media_type(got));
     }
-    let limit = config.attachment_max_bytes;
+    let limit = settings.attachment_max_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -258,7 +260,7 @@ pub async fn upload_attachment(
     }
 
     let form = Multipart::new(req.headers(), payload.into_inner());
-    let upload = read_form(form, &config).await?;
+    let upload = read_form(form, &config, limit).await?;
     let Some((name, received)) = upload.file else {
         return Err(ApiError::invalid_field("file", "No file was submitted."));
     };

@@ -5,86 +5,39 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_authentication::routes::auth;
-use plaza_authentication::types::{LoginOutcome, LoginRequest, RegisterRequest, RegisterResponse};
-use plaza_kernel::auth::TokenCodec;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::extract::{is_json, read_body, DEFAULT_BODY_LIMIT};
-use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, ValidJson};
+use plaza_kernel::{ApiError, ApiResult, Caller, Config, Db, Services, ValidJson};
 use plaza_users::profile::ProfilePatch;
 use plaza_users::resume::{
     self, ActionOutcome, CustomSection, CustomSections, Education, Educations, Project, Projects,
     Resume, ResumeBasic, Section, WorkExperience, WorkExperiences,
 };
-use plaza_users::routes::me;
+use plaza_users::routes::{me, resume as resume_routes};
+use plaza_users::service;
 use plaza_users::types::UserPatch;
 use plaza_users::views::UserDetail;
 use plaza_users::Sessions;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
+use super::alias::{self, Alias, Method};
+
 /// Mounts `/users/…`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/users")
-            .service(web::resource("/register/").post(register))
-            .service(web::resource("/login/").post(login))
-            .service(web::resource("/profile/").get(profile))
+            .service(web::resource("/register/").post(auth::register))
+            .service(web::resource("/login/").post(auth::login))
+            .service(web::resource("/profile/").get(me::get_me))
             .service(web::resource("/profile/update/").post(update_profile))
-            .service(web::resource("/resume/").get(get_resume))
+            .service(web::resource("/resume/").get(resume_routes::get_resume))
             .service(web::resource("/resume/create/").post(create_resume))
             .service(web::resource("/resume/work/").post(work_action))
             .service(web::resource("/resume/project/").post(project_action))
             .service(web::resource("/resume/education/").post(education_action))
             .service(web::resource("/resume/custom/").post(custom_action)),
     );
-}
-
-/// The forum's register: the same as `POST /api/v1/auth/register/`.
-#[utoipa::path(post, path = "/users/register/", tag = "forum",
-    request_body = RegisterRequest,
-    responses(
-        (status = 201, description = "Registered and signed in", body = RegisterResponse),
-        (status = 400, description = "Invalid field or weak password", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
-    ))]
-pub async fn register(
-    req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
-    tokens: web::Data<TokenCodec>,
-    body: ValidJson<RegisterRequest>,
-) -> ApiResult<HttpResponse> {
-    auth::register(req, db, config, tokens, body).await
-}
-
-/// The forum's login: the same as `POST /api/v1/auth/login/`.
-#[utoipa::path(post, path = "/users/login/", tag = "forum",
-    request_body = LoginRequest,
-    responses(
-        (status = 200, description = "Signed in, or a second factor is needed", body = LoginOutcome),
-        (status = 401, description = "Wrong credentials", body = ErrorBody),
-        (status = 429, description = "Locked out; see Retry-After", body = ErrorBody),
-    ))]
-pub async fn login(
-    req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
-    body: ValidJson<LoginRequest>,
-) -> ApiResult<HttpResponse> {
-    auth::login(req, db, config, cache, tokens, body).await
-}
-
-/// The caller with their profile: the same as `GET /api/v1/users/me/`.
-#[utoipa::path(get, path = "/users/profile/", tag = "forum",
-    responses(
-        (status = 200, description = "The caller", body = UserDetail),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-    ),
-    security(("jwt" = []), ("api_key" = [])))]
-pub async fn profile(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
-    me::get_me(db, caller).await
 }
 
 /// The body of `/users/profile/update/`: account and profile fields side by side (a nested
@@ -109,7 +62,7 @@ impl validator::Validate for ProfileUpdate {
 
 /// A partial update of the caller's account and profile at once; answers like
 /// `GET /api/v1/users/me/`.
-#[utoipa::path(post, path = "/users/profile/update/", tag = "forum",
+#[utoipa::path(post, path = "/users/profile/update/", tag = alias::TAG,
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "Updated", body = UserDetail),
@@ -120,9 +73,7 @@ impl validator::Validate for ProfileUpdate {
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn update_profile(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     body: ValidJson<ProfileUpdate>,
@@ -131,8 +82,9 @@ pub async fn update_profile(
     if !profile.is_empty() {
         user.profile = Some(merge_profiles(user.profile.take(), profile));
     }
-    let patch = ValidJson(user);
-    me::patch_me(db, cache, tokens, sessions, caller, patch).await
+    let id = caller.id;
+    let user = service::update_account(&services, sessions, caller, id, user, false).await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Flat profile fields win over a nested `profile` object's.
@@ -150,20 +102,9 @@ fn merge_profiles(nested: Option<ProfilePatch>, flat: ProfilePatch) -> ProfilePa
     }
 }
 
-/// The caller's whole résumé: the same as `GET /api/v1/users/me/resume/`.
-#[utoipa::path(get, path = "/users/resume/", tag = "forum",
-    responses(
-        (status = 200, description = "The résumé", body = Resume),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-    ),
-    security(("jwt" = []), ("api_key" = [])))]
-pub async fn get_resume(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
-    plaza_users::routes::resume::get_resume(db, caller).await
-}
-
 /// Creates or updates the basic part of the caller's résumé (fields left out keep their
 /// value); answers the whole résumé, 201 when this created it.
-#[utoipa::path(post, path = "/users/resume/create/", tag = "forum",
+#[utoipa::path(post, path = "/users/resume/create/", tag = alias::TAG,
     request_body = ResumeBasic,
     responses(
         (status = 200, description = "Updated", body = Resume),
@@ -237,7 +178,7 @@ pub struct ActionRequest {
 macro_rules! action_route {
     ($name:ident, $kind:ty, $item:ty, $path:tt, $what:tt) => {
         #[doc = concat!("Creates, updates or deletes one of the caller's ", $what, " entries.")]
-        #[utoipa::path(post, path = $path, tag = "forum",
+        #[utoipa::path(post, path = $path, tag = alias::TAG,
             request_body(content = ActionRequest, description = concat!("`action`, `id`, and the ", $what, " fields as in `/api/v1/users/me/resume/`")),
             responses(
                 (status = 201, description = "Created", body = $item),
@@ -288,15 +229,49 @@ action_route!(
     "custom section"
 );
 
-/// The OpenAPI description of the forum's account paths.
+/// The forum's account paths that are canonical endpoints under another name.
+pub const ALIASES: &[Alias] = &[
+    Alias {
+        method: Method::Post,
+        path: "/users/register/",
+        canonical_method: Method::Post,
+        canonical: "/api/v1/auth/register/",
+    },
+    Alias {
+        method: Method::Post,
+        path: "/users/login/",
+        canonical_method: Method::Post,
+        canonical: "/api/v1/auth/login/",
+    },
+    Alias {
+        method: Method::Get,
+        path: "/users/profile/",
+        canonical_method: Method::Get,
+        canonical: "/api/v1/users/me/",
+    },
+    Alias {
+        method: Method::Get,
+        path: "/users/resume/",
+        canonical_method: Method::Get,
+        canonical: "/api/v1/users/me/resume/",
+    },
+];
+
+/// The OpenAPI description of the forum's account paths: the adapters' own, and the
+/// aliases' copied from the canonical operations.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut canonical = plaza_authentication::ApiDoc::openapi();
+    canonical.merge(plaza_users::ApiDoc::openapi());
+    let mut doc = ApiDoc::openapi();
+    doc.merge(alias::document(ALIASES, &canonical));
+    doc
+}
+
+/// The OpenAPI description of the forum's account paths that adapt a canonical endpoint.
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        register,
-        login,
-        profile,
         update_profile,
-        get_resume,
         create_resume,
         work_action,
         project_action,
@@ -304,6 +279,6 @@ action_route!(
         custom_action,
     ),
     components(schemas(ProfileUpdate, ActionRequest)),
-    tags((name = "forum", description = "The Django forum's original paths, served verbatim"))
+    tags((name = "forum (original paths)", description = "The Django forum's paths, served verbatim; each is or adapts a /api/v1/ endpoint"))
 )]
 pub struct ApiDoc;

@@ -9,6 +9,24 @@ use serde_json::{json, Value};
 use crate::support::{app, app_with};
 
 #[test]
+fn every_domain_settings_problem_is_reported_at_once() {
+    let vars = std::collections::HashMap::from([
+        ("BCRYPT_COST".to_owned(), "3".to_owned()),
+        ("POSTS_CACHE_TTL".to_owned(), "soon".to_owned()),
+        ("ATTACHMENT_MAX_BYTES".to_owned(), "0".to_owned()),
+    ]);
+    let problems = plaza_server::settings_problems(&vars);
+    for key in ["BCRYPT_COST", "POSTS_CACHE_TTL", "ATTACHMENT_MAX_BYTES"] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(&format!("{key}:"))),
+            "{key} in {problems:?}"
+        );
+    }
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(plaza_server::settings_problems(&Default::default()).is_empty());
+}
+
+#[test]
 fn the_job_registry_is_valid() {
     let registry = plaza_server::job_registry();
     registry.check().unwrap();
@@ -45,7 +63,7 @@ db_test!(async fn system_status_shows_the_contributed_counts_and_jobs(backend) {
 
 db_test!(async fn views_are_counted_exactly_and_written_in_batches(backend) {
     let forum = Forum::new(Duration::from_secs(60));
-    let app = app_with(backend, forum.clone()).await;
+    let app = app_with(backend, Some(forum.clone())).await;
     let alice = app.create_user("alice").await;
     let res = app.post("/posts/create/").bearer_auth(&alice.access)
         .json(&json!({"title": "t", "content": "c"})).send().await.unwrap();
@@ -89,7 +107,7 @@ db_test!(async fn views_are_counted_exactly_and_written_in_batches(backend) {
 
 db_test!(async fn the_forum_cache_never_serves_a_page_older_than_a_write(backend) {
     let forum = Forum::new(Duration::from_secs(60));
-    let app = app_with(backend, forum).await;
+    let app = app_with(backend, Some(forum)).await;
     let alice = app.create_user("alice").await;
     let bob = app.create_user("bob").await;
     let create = |title: &str| {
@@ -131,7 +149,7 @@ db_test!(async fn the_forum_cache_never_serves_a_page_older_than_a_write(backend
 
 db_test!(async fn a_disabled_forum_cache_still_counts_views(backend) {
     let forum = Forum::new(Duration::ZERO);
-    let app = app_with(backend, forum.clone()).await;
+    let app = app_with(backend, Some(forum.clone())).await;
     let alice = app.create_user("alice").await;
     let res = app.post("/api/v1/posts/").bearer_auth(&alice.access)
         .json(&json!({"title": "t", "content": "c"})).send().await.unwrap();

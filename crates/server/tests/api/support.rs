@@ -1,32 +1,48 @@
 //! Shared helpers.
 
+use std::sync::Arc;
+
 use actix_web::web;
+use plaza_kernel::domain::Started;
 use plaza_kernel::metrics::Metrics;
 use plaza_kernel::testing::{TestApp, TestBackend};
 use plaza_kernel::{Bus, Realtime};
 use plaza_posts::Forum;
 use serde_json::Value;
-use std::time::Duration;
 
-/// The whole application, as `plaza serve` composes it.
+/// The whole application, as `plaza serve` composes it: every domain in
+/// `plaza_server::DOMAINS`, with its settings from the test app's variables and its
+/// per-process state started.
 pub async fn app(backend: TestBackend) -> TestApp {
-    app_with(backend, Forum::new(Duration::from_secs(1))).await
+    app_with(backend, None).await
 }
 
-/// The whole application with `forum`'s read cache and view counter (the test flushes the
-/// views itself).
-pub async fn app_with(backend: TestBackend, forum: Forum) -> TestApp {
-    let registry = web::Data::new(plaza_server::job_registry());
+/// [`app`] with `forum` in place of the one the posts domain starts, so the test can flush
+/// its views and clear its cache itself.
+pub async fn app_with(backend: TestBackend, forum: Option<Forum>) -> TestApp {
     // The app's own realtime state, so `open_websockets` counts its sockets.
     let realtime = web::Data::new(Realtime::new(
         Bus::in_memory(),
         web::Data::new(Metrics::new()),
     ));
-    let counts = web::Data::new(plaza_server::counts(&realtime));
+    let registry = web::Data::new(plaza_server::job_registry());
+    let started: Arc<std::sync::OnceLock<(web::Data<plaza_kernel::counts::Counts>, Started)>> =
+        Arc::default();
+    let state = started.clone();
     TestApp::builder(backend)
-        .customize(move |services| services.realtime = realtime)
+        .customize(move |services| {
+            services.realtime = realtime;
+            let sections = plaza_server::settings(&services.config).expect("valid settings");
+            services.sections = sections;
+            let counts = web::Data::new(plaza_server::counts(services));
+            let _ = state.set((counts, Started::start(plaza_server::DOMAINS, services)));
+        })
         .configure(move |cfg| {
-            plaza_server::register_contributions(cfg, &registry, &counts, &forum);
+            let (counts, running) = started.get().expect("started before the server");
+            plaza_server::register_contributions(cfg, &registry, counts, running);
+            if let Some(forum) = &forum {
+                forum.register(cfg);
+            }
             plaza_server::configure(cfg);
         })
         .build()

@@ -1,6 +1,8 @@
 //! `/api/v1/users/me/…`: the caller's own account, profile, settings, password, avatar,
 //! login history and counts.
 
+use crate::settings::UsersSettings;
+use plaza_kernel::settings::Settings as DomainSettings;
 use std::time::Duration;
 
 use actix_multipart::Multipart;
@@ -13,7 +15,9 @@ use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::schema::users;
 use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, Page, PageRequest, ValidJson};
+use plaza_kernel::{
+    ApiError, ApiResult, Cache, Caller, Config, Db, Page, PageRequest, Services, ValidJson,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -55,25 +59,15 @@ pub async fn get_me(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn replace_me(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    super::users::update(
-        db,
-        cache,
-        tokens,
-        sessions,
-        caller,
-        id,
-        body.into_inner(),
-        true,
-    )
-    .await
+    let user =
+        service::update_account(&services, sessions, caller, id, body.into_inner(), true).await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Changes some of the caller's fields, and with `profile` some of their profile.
@@ -88,25 +82,15 @@ pub async fn replace_me(
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn patch_me(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    super::users::update(
-        db,
-        cache,
-        tokens,
-        sessions,
-        caller,
-        id,
-        body.into_inner(),
-        false,
-    )
-    .await
+    let user =
+        service::update_account(&services, sessions, caller, id, body.into_inner(), false).await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Deactivates the caller's account and revokes all its tokens (needs a login session, not
@@ -244,7 +228,7 @@ pub async fn update_settings(
 pub async fn change_password(
     req: HttpRequest,
     db: web::Data<Db>,
-    config: web::Data<Config>,
+    settings: DomainSettings<UsersSettings>,
     cache: web::Data<Cache>,
     tokens: web::Data<TokenCodec>,
     sessions: Option<web::Data<dyn Sessions>>,
@@ -281,7 +265,7 @@ pub async fn change_password(
             ("last name", user.last_name.as_str()),
         ],
     )?;
-    let hash = hash_password_async(body.new_password, config.bcrypt_cost).await?;
+    let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
 
     // Revoke every access token issued so far, then issue the new ones strictly later (the
     // revocation stamp has millisecond resolution).

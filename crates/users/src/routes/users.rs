@@ -1,11 +1,15 @@
 //! `/api/v1/users/`, `search/`, `{id}/`, `{id}/stats/`, `{id}/resume/`.
 
+use crate::settings::UsersSettings;
 use actix_web::{web, HttpResponse};
 use plaza_kernel::auth::{revocation, TokenCodec};
 use plaza_kernel::counts::Counts;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiResult, Cache, Caller, Config, Db, MaybeCaller, Page, PageRequest};
+use plaza_kernel::settings::Settings;
+use plaza_kernel::{
+    ApiResult, Cache, Caller, Config, Db, MaybeCaller, Page, PageRequest, Services,
+};
 use plaza_kernel::{ValidJson, ValidQuery};
 
 use crate::password::hash_password_async;
@@ -55,14 +59,14 @@ pub async fn list_users(
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn create_user(
     db: web::Data<Db>,
-    config: web::Data<Config>,
+    settings: Settings<UsersSettings>,
     caller: Caller,
     body: ValidJson<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     caller.require_staff()?;
     let body = body.into_inner();
     let (username, email) = service::check_new_user(&body)?;
-    let hash = hash_password_async(body.password.clone(), config.bcrypt_cost).await?;
+    let hash = hash_password_async(body.password.clone(), settings.bcrypt_cost).await?;
     let user = db
         .transaction(move |conn| service::create_user(conn, &caller, &body, username, email, hash))
         .await?;
@@ -130,25 +134,22 @@ pub async fn get_user(
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn replace_user(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    update(
-        db,
-        cache,
-        tokens,
+    let user = service::update_account(
+        &services,
         sessions,
         caller,
         id.into_inner(),
         body.into_inner(),
         true,
     )
-    .await
+    .await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Changes some of a user's fields (and, with `profile`, of their profile). Same rules as PUT.
@@ -165,56 +166,22 @@ pub async fn replace_user(
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn patch_user(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    update(
-        db,
-        cache,
-        tokens,
+    let user = service::update_account(
+        &services,
         sessions,
         caller,
         id.into_inner(),
         body.into_inner(),
         false,
     )
-    .await
-}
-
-/// An account update, then (after it committed) revocation of the target's access tokens when
-/// their claims went stale.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn update(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
-    sessions: Option<web::Data<dyn Sessions>>,
-    caller: Caller,
-    id: i64,
-    patch: UserPatch,
-    full: bool,
-) -> ApiResult<HttpResponse> {
-    let updated = db
-        .transaction(move |conn| {
-            service::update_user(
-                conn,
-                &caller,
-                id,
-                &patch,
-                full,
-                sessions.as_ref().map(|s| s.get_ref()),
-            )
-        })
-        .await?;
-    if updated.revoke_access {
-        revocation::revoke_all_access(&cache, id, tokens.access_ttl).await?;
-    }
-    Ok(HttpResponse::Ok().json(updated.user))
+    .await?;
+    Ok(HttpResponse::Ok().json(user))
 }
 
 /// Deletes a user and everything they own (staff only; not oneself; a superuser only by a
