@@ -42,10 +42,12 @@ use crate::auth::{Role, TokenSubject};
 use crate::bus::Bus;
 use crate::cache::Cache;
 use crate::config::Config;
+use crate::db::DbConn;
 use crate::db::{run_migrations, Db, PoolOptions, QueryLog};
+use crate::error::ApiResult;
 use crate::jobs::{JobRegistry, JobServices, RunSummary, Worker, WorkerSettings};
 use crate::mail::Email;
-use crate::schema::{jobs, user_profiles, users};
+use crate::schema::jobs;
 use crate::services::Services;
 
 /// The password every test user has.
@@ -259,9 +261,23 @@ pub struct TestAppBuilder {
     vars: HashMap<String, String>,
     redis: bool,
     customize: Vec<Customize>,
+    users: Option<UserFixture>,
 }
 
+/// Creates the rows of a test user (`spec`, with `email` and the bcrypt `hash` of
+/// [`TEST_PASSWORD`]) and returns its id. The users domain provides it
+/// (`plaza_users::testing::create_test_user`): test support never writes another domain's
+/// tables itself.
+pub type UserFixture = fn(&mut DbConn, &NewTestUser, &str, &str) -> ApiResult<i64>;
+
 impl TestAppBuilder {
+    /// How [`TestApp::create_user`] and its siblings create accounts.
+    #[must_use]
+    pub fn users(mut self, fixture: UserFixture) -> Self {
+        self.users = Some(fixture);
+        self
+    }
+
     /// Adds routes (a domain's `configure`).
     #[must_use]
     pub fn configure(
@@ -366,6 +382,7 @@ impl TestAppBuilder {
             system: Some((system, handle, thread)),
             data_dir,
             test_db,
+            users: self.users,
         }
     }
 }
@@ -385,6 +402,7 @@ pub struct TestApp {
     )>,
     data_dir: tempfile::TempDir,
     test_db: TestDb,
+    users: Option<UserFixture>,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -450,6 +468,7 @@ impl TestApp {
             vars: HashMap::new(),
             redis: false,
             customize: Vec::new(),
+            users: None,
         }
     }
 
@@ -559,8 +578,11 @@ impl TestApp {
         .await
     }
 
-    /// A user as described, inserted directly (with an empty profile), with an access token.
+    /// A user as described, created by the builder's [`UserFixture`], with an access token.
     pub async fn create_user_with(&self, spec: NewTestUser) -> TestUser {
+        let fixture = self.users.expect(
+            "this test app cannot create users: add .users(plaza_users::testing::create_test_user) to its builder",
+        );
         let email = format!("{}@example.com", spec.username.to_lowercase());
         let hash = bcrypt::hash(TEST_PASSWORD, 4).expect("bcrypt");
         let row = (spec.clone(), email.clone(), hash);
@@ -568,41 +590,10 @@ impl TestApp {
             .db()
             .run(move |conn| {
                 let (spec, email, hash) = row;
-                let now = crate::time::now();
-                diesel::insert_into(users::table)
-                    .values((
-                        users::username.eq(&spec.username),
-                        users::username_key.eq(spec.username.to_lowercase()),
-                        users::email.eq(&email),
-                        users::email_key.eq(&email),
-                        users::password.eq(&hash),
-                        users::bio.eq(""),
-                        users::privacy_settings.eq("{}"),
-                        users::role.eq(spec.role.as_str()),
-                        users::is_staff.eq(spec.is_staff),
-                        users::is_superuser.eq(spec.is_superuser),
-                        users::is_active.eq(spec.is_active),
-                        users::is_verified.eq(spec.is_verified),
-                        users::date_joined.eq(now),
-                        users::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                let id = crate::db::last_insert_id(conn)?;
-                // Every account has a profile (plaza-users creates both in one transaction).
-                diesel::insert_into(user_profiles::table)
-                    .values((
-                        user_profiles::user_id.eq(id),
-                        user_profiles::skills.eq("[]"),
-                        user_profiles::interests.eq("[]"),
-                        user_profiles::notification_settings.eq("{}"),
-                        user_profiles::created_at.eq(now),
-                        user_profiles::updated_at.eq(now),
-                    ))
-                    .execute(conn)?;
-                Ok(id)
+                fixture(conn, &spec, &email, &hash)
             })
             .await
-            .expect("insert a test user");
+            .expect("create a test user");
         let subject = TokenSubject {
             user_id: id,
             username: spec.username.clone(),

@@ -23,6 +23,8 @@ pub mod routes;
 pub mod service;
 pub mod sessions;
 pub mod settings;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod types;
 pub mod values;
 pub mod views;

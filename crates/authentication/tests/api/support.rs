@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 /// The builder of an app serving `/api/v1/auth/` and `/api/v1/users/`.
 pub fn builder(backend: TestBackend) -> TestAppBuilder {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_authentication::configure)
         .configure(plaza_users::configure)
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .configure(plaza_core::configure_ops)
         .build()
@@ -39,6 +40,7 @@ db_test!(async fn system_health_probes_every_dependency(backend) {
 /// An app whose database cannot be reached: liveness stays up, readiness answers 503.
 async fn with_unreachable_database(url: &'static str) {
     let app = TestApp::builder(TestBackend::Sqlite)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .configure(plaza_core::configure_ops)
         .customize(move |services| {

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .configure(|cfg| {
             cfg.app_data(web::Data::new(JobRegistry::new()));
@@ -216,6 +217,7 @@ db_test!(async fn staff_see_a_job_with_its_secrets_hidden(backend) {
 
 db_test!(async fn payloads_stay_hidden_without_a_registry(backend) {
     let app = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .build()
         .await;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .configure(|cfg| {
             let counts =
@@ -87,6 +88,7 @@ db_test!(async fn status_reports_backends_counts_and_the_queue(backend) {
 
 db_test!(async fn status_works_without_counts_or_registry(backend) {
     let app = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .build()
         .await;

@@ -5,6 +5,7 @@ use plaza_kernel::testing::{TestApp, TestBackend};
 /// The core scope over a fresh database, with `vars` as configuration.
 pub async fn app_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_core::configure)
         .configure(plaza_core::configure_ops);
     for (key, value) in vars {

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use plaza_kernel::schema::users;
-use plaza_kernel::testing::{TestApp, TestBackend};
+use plaza_kernel::testing::{NewTestUser, TestApp, TestBackend};
 use plaza_kernel::{ApiError, ApiResult, Caller, Db, MaybeCaller, PageRequest, ValidJson};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
@@ -100,5 +100,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 pub async fn app(backend: TestBackend) -> TestApp {
-    TestApp::builder(backend).configure(configure).build().await
+    TestApp::builder(backend)
+        .users(insert_user)
+        .configure(configure)
+        .build()
+        .await
+}
+
+/// The kernel's own tests cannot use the users domain (it depends on the kernel), so they
+/// insert the few columns an account needs themselves; every domain's tests use
+/// `plaza_users::testing::create_test_user`.
+fn insert_user(
+    conn: &mut plaza_kernel::DbConn,
+    spec: &NewTestUser,
+    email: &str,
+    hash: &str,
+) -> ApiResult<i64> {
+    let now = plaza_kernel::time::now();
+    diesel::insert_into(users::table)
+        .values((
+            users::username.eq(&spec.username),
+            users::username_key.eq(spec.username.to_lowercase()),
+            users::email.eq(email),
+            users::email_key.eq(email),
+            users::password.eq(hash),
+            users::bio.eq(""),
+            users::privacy_settings.eq("{}"),
+            users::role.eq(spec.role.as_str()),
+            users::is_staff.eq(spec.is_staff),
+            users::is_superuser.eq(spec.is_superuser),
+            users::is_active.eq(spec.is_active),
+            users::is_verified.eq(spec.is_verified),
+            users::date_joined.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(plaza_kernel::db::last_insert_id(conn)?)
 }

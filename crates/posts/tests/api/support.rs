@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 /// The forum and core scopes over a fresh database.
 pub async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_posts::configure)
         .configure(plaza_core::configure)
         .build()

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_server::configure)
         .build()
         .await

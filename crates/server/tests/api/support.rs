@@ -30,6 +30,7 @@ pub async fn app_with(backend: TestBackend, forum: Option<Forum>) -> TestApp {
         Arc::default();
     let state = started.clone();
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .customize(move |services| {
             services.realtime = realtime;
             let sections = plaza_server::settings(&services.config).expect("valid settings");

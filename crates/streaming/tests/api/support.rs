@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 /// The streaming routes over a fresh database, with `vars` as configuration.
 pub async fn app_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_streaming::configure)
         .env("STREAM_MAX_MESSAGE_BYTES", "65536");
     for (key, value) in vars {

@@ -19,6 +19,7 @@ db_test!(async fn stats_answer_the_registered_counts(backend) {
             .get_result(conn)
     });
     let app = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_users::configure)
         .configure(move |cfg| {
             cfg.app_data(web::Data::new(counts.clone()));

@@ -6,6 +6,7 @@ use serde_json::Value;
 /// An app serving `/api/v1/users/` (without the authentication domain).
 pub async fn app(backend: TestBackend) -> TestApp {
     TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
         .configure(plaza_users::configure)
         .build()
         .await
