@@ -21,6 +21,7 @@
 //! - [`counts`]: counts domains contribute to `system/status` and user stats.
 //! - [`realtime`]: WebSocket connections with bounded outbound queues, heartbeats and size
 //!   limits, and rooms on the Bus that span processes.
+//! - [`ids`]: typed ids (`typed_id!`, `UserId`).
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -38,6 +39,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
@@ -60,6 +62,7 @@ pub use config::Config;
 pub use db::{Db, DbConn};
 pub use error::{ApiError, ApiResult};
 pub use extract::{ValidJson, ValidQuery};
+pub use ids::UserId;
 pub use pagination::{CursorPage, CursorRequest, OrderBy, Page, PageRequest};
 pub use realtime::Realtime;
 pub use services::Services;
