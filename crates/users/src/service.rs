@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use plaza_kernel::db::MultiBackend;
+use plaza_kernel::db::{like, MultiBackend};
 use plaza_kernel::error::FieldErrors;
 use plaza_kernel::schema::users;
 use plaza_kernel::syslog::{self, Event, Level};
@@ -86,20 +86,6 @@ fn ordered(mut query: UsersQuery, keys: &[(SortKey, bool)]) -> UsersQuery {
     query.then_order_by(users::id.asc())
 }
 
-/// `%term%` with LIKE's wildcards escaped (escape character `\`).
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// The users `viewer` may list, filtered as asked. Others than staff see active users who
 /// allow being found (`privacy_settings.searchable`).
 fn filtered(viewer: Viewer, filters: &ListQuery) -> UsersQuery {
@@ -124,14 +110,15 @@ fn filtered(viewer: Viewer, filters: &ListQuery) -> UsersQuery {
     }
     let terms = filters.search.as_deref().unwrap_or("");
     for term in terms.split_whitespace().take(MAX_SEARCH_TERMS) {
-        let pattern = like_pattern(term);
-        let lower = like_pattern(&term.to_lowercase());
+        let pattern = like::contains(term);
+        let lower = like::contains(&term.to_lowercase());
         let mut condition: Condition =
-            Box::new(users::username_key.like(lower.clone()).escape('\\'));
-        condition = Box::new(condition.or(users::first_name.like(pattern.clone()).escape('\\')));
-        condition = Box::new(condition.or(users::last_name.like(pattern).escape('\\')));
+            Box::new(users::username_key.like(lower.clone()).escape(like::ESCAPE));
+        condition =
+            Box::new(condition.or(users::first_name.like(pattern.clone()).escape(like::ESCAPE)));
+        condition = Box::new(condition.or(users::last_name.like(pattern).escape(like::ESCAPE)));
         if viewer.is_staff() {
-            condition = Box::new(condition.or(users::email_key.like(lower).escape('\\')));
+            condition = Box::new(condition.or(users::email_key.like(lower).escape(like::ESCAPE)));
         }
         query = query.filter(condition);
     }
@@ -676,12 +663,6 @@ pub fn update_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
-        assert_eq!(like_pattern("张"), "%张%");
-    }
 
     #[test]
     fn ordering_fields() {
