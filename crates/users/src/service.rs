@@ -135,23 +135,22 @@ pub fn list_users(
 ) -> ApiResult<Page<UserOut>> {
     let keys = parse_ordering(filters.ordering.as_deref())?;
     let count: i64 = filtered(viewer, filters).count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<User> = ordered(filtered(viewer, filters), &keys)
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .select(User::as_select())
-        .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
-    let mut profiles = profile::load_many(conn, &ids)?;
-    let results = rows
-        .into_iter()
-        .map(|user| {
-            let profile = profiles.remove(&user.id).unwrap_or_default();
-            for_viewer(user, profile, viewer)
-        })
-        .collect();
-    Ok(page.into_page(count, results))
+    page.paginate(count, |window| {
+        let rows: Vec<User> = ordered(filtered(viewer, filters), &keys)
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(User::as_select())
+            .load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+        let mut profiles = profile::load_many(conn, &ids)?;
+        Ok(rows
+            .into_iter()
+            .map(|user| {
+                let profile = profiles.remove(&user.id).unwrap_or_default();
+                for_viewer(user, profile, viewer)
+            })
+            .collect())
+    })
 }
 
 /// `search/?q=`: users whose username or name contains every term, by username.

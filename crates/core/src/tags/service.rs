@@ -196,9 +196,20 @@ pub fn list(conn: &mut DbConn, filter: &TagFilter, page: PageRequest) -> ApiResu
         query
     };
     let count: i64 = filtered().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let mut query = filtered();
+    page.paginate(count, |window| {
+        Ok(ordered(filtered(), ordering)
+            .select(Tag::as_select())
+            .limit(window.limit)
+            .offset(window.offset)
+            .load(conn)?)
+    })
+}
+
+/// Applies `?ordering=` (default most used first), then the name, so pages are stable.
+fn ordered(
+    mut query: tags::BoxedQuery<'_, MultiBackend>,
+    ordering: Vec<OrderBy>,
+) -> tags::BoxedQuery<'_, MultiBackend> {
     let ordering = if ordering.is_empty() {
         vec![OrderBy {
             field: "usage_count",
@@ -217,13 +228,7 @@ pub fn list(conn: &mut DbConn, filter: &TagFilter, page: PageRequest) -> ApiResu
             (_, true) => query.then_order_by(tags::name_key.desc()),
         };
     }
-    let rows = query
-        .then_order_by(tags::name_key.asc())
-        .select(Tag::as_select())
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .load(conn)?;
-    Ok(page.into_page(count, rows))
+    query.then_order_by(tags::name_key.asc())
 }
 
 /// Creates a tag (staff). A given slug must be free (409 `slug`); a derived one is made unique
