@@ -14,7 +14,7 @@ use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{ApiError, ApiResult, Caller, DbConn, Page, PageRequest};
 
 use crate::model::{create_account, NewAccount, User};
-use crate::password::validate_password;
+use crate::password::{validate_password, UserAttributes};
 use crate::privacy::PrivacySettings;
 use crate::profile;
 use crate::sessions::Sessions;
@@ -235,12 +235,12 @@ pub fn check_new_account(
         validate_password(
             fields.password,
             "password",
-            &[
-                ("username", fields.username),
-                ("email", fields.email),
-                ("first name", fields.first_name),
-                ("last name", fields.last_name),
-            ],
+            &UserAttributes {
+                username: fields.username,
+                email: fields.email,
+                first_name: fields.first_name,
+                last_name: fields.last_name,
+            },
         ),
     );
     match (username, email) {
