@@ -22,6 +22,10 @@ const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 /// The shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
 
+/// The longest password a form takes, in characters: `#[validate(length(max = …))]` on every
+/// password field, so an oversized one is refused before anything hashes or compares it.
+pub const MAX_INPUT_LENGTH: u64 = 4096;
+
 /// What a password may not resemble (Django's `UserAttributeSimilarityValidator`): the
 /// account's username, email and names. An empty attribute is not compared.
 #[derive(Clone, Copy, Debug, Default)]
