@@ -112,28 +112,27 @@ pub fn list(conn: &mut DbConn, user_id: i64, page: PageRequest) -> ApiResult<Pag
             .filter(api_keys::revoked_at.is_null())
     };
     let count: i64 = mine().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<ApiKeyRow> = mine()
-        .order((api_keys::created_at.desc(), api_keys::id.desc()))
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .select(ApiKeyRow::as_select())
-        .load(conn)?;
-    let now = plaza_kernel::time::now();
-    let views = rows
-        .into_iter()
-        .map(|row| ApiKeyView {
-            id: row.id,
-            name: row.name,
-            prefix: row.prefix,
-            created_at: utc(row.created_at),
-            expires_at: utc_opt(row.expires_at),
-            last_used_at: utc_opt(row.last_used_at),
-            is_expired: row.expires_at.is_some_and(|t| t <= now),
-        })
-        .collect();
-    Ok(page.into_page(count, views))
+    page.paginate(count, |window| {
+        let rows: Vec<ApiKeyRow> = mine()
+            .order((api_keys::created_at.desc(), api_keys::id.desc()))
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(ApiKeyRow::as_select())
+            .load(conn)?;
+        let now = plaza_kernel::time::now();
+        Ok(rows
+            .into_iter()
+            .map(|row| ApiKeyView {
+                id: row.id,
+                name: row.name,
+                prefix: row.prefix,
+                created_at: utc(row.created_at),
+                expires_at: utc_opt(row.expires_at),
+                last_used_at: utc_opt(row.last_used_at),
+                is_expired: row.expires_at.is_some_and(|t| t <= now),
+            })
+            .collect())
+    })
 }
 
 /// Revokes one of the caller's keys (404 for anyone else's, or one already revoked).

@@ -9,8 +9,8 @@ use plaza_kernel::error::FieldErrors;
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{ApiError, ApiResult, Cache, Db, DbConn};
 use plaza_users::login_log::{self, LoginMethod};
-use plaza_users::password::{hash_password, needs_rehash, verify_or_dummy};
-use plaza_users::service::{check_new_account, AccountFields};
+use plaza_users::password::{check_confirmation, hash_password, needs_rehash, verify_or_dummy};
+use plaza_users::service::{check_new_account, collect, AccountFields};
 use plaza_users::{profile, views, ClientInfo, Email, User, Username};
 
 use crate::attempts::{self, Outcome};
@@ -22,16 +22,14 @@ use crate::types::{LoginOutcome, LoginResponse, RegisterRequest, TwoFactorChalle
 /// Checks a registration before its password is hashed: every field problem at once.
 pub fn check_registration(body: &RegisterRequest) -> ApiResult<(Username, Email)> {
     let mut errors = FieldErrors::new();
-    if body
-        .password_confirm
-        .as_ref()
-        .is_some_and(|confirm| *confirm != body.password)
-    {
-        errors
-            .entry("password_confirm".to_owned())
-            .or_default()
-            .push("The two password fields didn't match.".to_owned());
-    }
+    collect(
+        &mut errors,
+        check_confirmation(
+            "password_confirm",
+            &body.password,
+            body.password_confirm.as_deref(),
+        ),
+    );
     check_new_account(
         &AccountFields {
             username: &body.username,

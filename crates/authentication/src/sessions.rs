@@ -358,26 +358,25 @@ pub fn list(conn: &mut DbConn, user_id: i64, page: PageRequest) -> ApiResult<Pag
             .filter(auth_sessions::expires_at.gt(now))
     };
     let count: i64 = live().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<SessionRow> = live()
-        .order((auth_sessions::last_used_at.desc(), auth_sessions::id.desc()))
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .select(SessionRow::as_select())
-        .load(conn)?;
-    let views = rows
-        .into_iter()
-        .map(|s| SessionView {
-            id: s.id,
-            device: s.device,
-            ip_address: s.ip_address,
-            created_at: plaza_kernel::time::utc(s.created_at),
-            last_used_at: plaza_kernel::time::utc(s.last_used_at),
-            expires_at: plaza_kernel::time::utc(s.expires_at),
-        })
-        .collect();
-    Ok(page.into_page(count, views))
+    page.paginate(count, |window| {
+        let rows: Vec<SessionRow> = live()
+            .order((auth_sessions::last_used_at.desc(), auth_sessions::id.desc()))
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(SessionRow::as_select())
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.id,
+                device: s.device,
+                ip_address: s.ip_address,
+                created_at: plaza_kernel::time::utc(s.created_at),
+                last_used_at: plaza_kernel::time::utc(s.last_used_at),
+                expires_at: plaza_kernel::time::utc(s.expires_at),
+            })
+            .collect())
+    })
 }
 
 /// `DELETE sessions/{id}/`: ends one of the caller's live sessions (404 for anyone else's).

@@ -1,6 +1,7 @@
 //! Request and response bodies of `/api/v1/auth/`.
 
 use chrono::{DateTime, Utc};
+use plaza_users::password::MAX_INPUT_LENGTH;
 use plaza_users::views::UserDetail;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -14,7 +15,7 @@ pub struct RegisterRequest {
     /// Unique case-insensitively; a verification link is sent to it.
     pub email: String,
     /// At least 8 characters, not all digits, not like the username or email, not common.
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub password: String,
     /// If sent, must equal `password`.
     pub password_confirm: Option<String>,
@@ -38,7 +39,7 @@ pub struct LoginRequest {
     #[validate(length(max = 254))]
     pub email: Option<String>,
     /// Password.
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub password: String,
     /// With two-factor authentication on: a TOTP code or a recovery code, to log in in one step.
     #[validate(length(max = 64))]
@@ -137,7 +138,7 @@ pub struct PasswordResetConfirm {
     #[validate(length(min = 1, max = 256))]
     pub token: String,
     /// The new password (Django's rules).
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub new_password: String,
     /// If sent, must equal `new_password`.
     pub new_password_confirm: Option<String>,
@@ -182,7 +183,7 @@ pub struct RecoveryCodes {
 #[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
 pub struct TwoFactorDisable {
     /// The account password.
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub password: String,
     /// A TOTP code or a recovery code.
     #[validate(length(min = 1, max = 64))]

@@ -179,10 +179,10 @@ pub async fn list_jobs(
     let default_attempts = config.jobs.max_attempts;
     let rows = db
         .run(move |conn| {
-            let count = u64::try_from(store::count(conn, &filter)?).unwrap_or(0);
-            page.check(count)?;
-            let rows = store::list(conn, &filter, page.limit(), page.offset(count))?;
-            Ok(page.into_page(count, rows))
+            let count = store::count(conn, &filter)?;
+            page.paginate(count, |window| {
+                Ok(store::list(conn, &filter, window.limit, window.offset)?)
+            })
         })
         .await?;
     let registry = registry.as_ref().map(|r| r.get_ref());

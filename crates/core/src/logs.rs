@@ -8,7 +8,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use plaza_kernel::db::{DbConn, MultiBackend};
+use plaza_kernel::db::{like, DbConn, MultiBackend};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::CursorParams;
 use plaza_kernel::schema::system_logs;
@@ -17,8 +17,6 @@ use plaza_kernel::{ApiError, ApiResult, Caller, CursorPage, CursorRequest, Db, V
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
-
-use crate::tags::service::escape_like;
 
 /// One recorded event.
 #[derive(Debug, Serialize, ToSchema)]
@@ -228,12 +226,12 @@ fn list(
         None => {}
     }
     if let Some(search) = &filter.search {
-        let pattern = format!("%{}%", escape_like(search));
+        let pattern = like::contains(search);
         query = query.filter(
             system_logs::message
                 .like(pattern.clone())
-                .escape('\\')
-                .or(system_logs::event.like(pattern).escape('\\')),
+                .escape(like::ESCAPE)
+                .or(system_logs::event.like(pattern).escape(like::ESCAPE)),
         );
     }
     if let Some(position) = position {

@@ -2,7 +2,8 @@
 //!
 //! - [`PageRequest`] (`?page=&page_size=`, default 20, max 100) and [`Page`]:
 //!   `{count, next, previous, results}` with absolute links. A page past the end is 404
-//!   `"Invalid page."`, except page 1 of an empty list.
+//!   `"Invalid page."`, except page 1 of an empty list. [`PageRequest::paginate`] is the step
+//!   every such list runs: count, check, load the page's [`Window`], wrap.
 //! - [`CursorRequest`] (`?cursor=&page_size=`) and [`CursorPage`]: keyset pagination for feeds
 //!   that grow without end; the cursor is an opaque encoding of the last row's sort key, so a
 //!   deep page costs what the first does.
@@ -19,7 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 
 /// Page size when the client names none.
 pub const DEFAULT_PAGE_SIZE: u32 = 20;
@@ -137,6 +138,42 @@ impl PageRequest {
         i64::try_from(offset).unwrap_or(i64::MAX)
     }
 
+    /// The paginate step of a page-number list: checks the page exists for `count` items
+    /// (404 `"Invalid page."` past the end, before any row is loaded), loads the page's rows
+    /// with `load`, given the page's [`Window`], and wraps them with their links.
+    ///
+    /// `count` is what the list's `COUNT(*)` query returned. `load` runs the page query and
+    /// whatever batch query the rows need, so the list runs the statements it did when the
+    /// step was written out by hand, in the same order:
+    ///
+    /// ```ignore
+    /// let count: i64 = mine().count().get_result(conn)?;
+    /// page.paginate(count, |window| {
+    ///     let rows = mine().limit(window.limit).offset(window.offset).load(conn)?;
+    ///     Ok(present(rows))
+    /// })
+    /// ```
+    pub fn paginate<T>(
+        self,
+        count: i64,
+        load: impl FnOnce(Window) -> ApiResult<Vec<T>>,
+    ) -> ApiResult<Page<T>> {
+        // `COUNT(*)` is never negative; were it, the list would read as empty.
+        let count = u64::try_from(count).unwrap_or(0);
+        self.check(count)?;
+        let results = load(Window {
+            limit: self.limit(),
+            offset: self.offset(count),
+        })?;
+        Ok(self.into_page(count, results))
+    }
+
+    /// The page of a list known to be empty without asking the database (an unknown tag, no
+    /// résumé yet): page 1 with no results, 404 `"Invalid page."` for any later page.
+    pub fn empty<T>(self) -> ApiResult<Page<T>> {
+        self.paginate(0, |_| Ok(Vec::new()))
+    }
+
     /// Wraps a fetched page with its links.
     pub fn into_page<T>(self, count: u64, results: Vec<T>) -> Page<T> {
         let number = self.number(count);
@@ -163,6 +200,15 @@ impl FromRequest for PageRequest {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(Self::from_http(req))
     }
+}
+
+/// The rows of one page, as [`PageRequest::paginate`] hands them to the query that loads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// `LIMIT`: the page size.
+    pub limit: i64,
+    /// `OFFSET`: how many rows the earlier pages hold.
+    pub offset: i64,
 }
 
 /// One page of a list, in DRF's shape.
@@ -459,6 +505,63 @@ mod tests {
     fn offsets() {
         assert_eq!(req(1, 20).offset(100), 0);
         assert_eq!(req(3, 20).offset(100), 40);
+    }
+
+    #[test]
+    fn paginate_loads_the_window_of_an_existing_page() {
+        let mut asked = None;
+        let page = req(3, 20)
+            .paginate(45, |window| {
+                asked = Some(window);
+                Ok(vec![1, 2, 3, 4, 5])
+            })
+            .unwrap();
+        assert_eq!(
+            asked,
+            Some(Window {
+                limit: 20,
+                offset: 40
+            })
+        );
+        assert_eq!((page.count, page.results.len()), (45, 5));
+        assert_eq!(page.next, None);
+        assert_eq!(
+            page.previous.as_deref(),
+            Some("http://h/api/v1/posts/?search=x&page=2")
+        );
+    }
+
+    #[test]
+    fn paginate_past_the_end_loads_nothing() {
+        let mut loaded = false;
+        let err = req(4, 10)
+            .paginate(25, |_| {
+                loaded = true;
+                Ok(Vec::<u8>::new())
+            })
+            .unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.detail()),
+            (404, "Invalid page.")
+        );
+        assert!(!loaded);
+    }
+
+    #[test]
+    fn paginate_passes_the_loaders_error_on() {
+        let err = req(1, 10)
+            .paginate(3, |_| Err::<Vec<u8>, _>(ApiError::not_found("gone")))
+            .unwrap_err();
+        assert_eq!(err.detail(), "gone");
+    }
+
+    #[test]
+    fn an_empty_list_has_only_its_first_page() {
+        let first = req(1, 10).empty::<u8>().unwrap();
+        assert_eq!((first.count, first.next, first.previous), (0, None, None));
+        assert!(first.results.is_empty());
+        let err = req(2, 10).empty::<u8>().unwrap_err();
+        assert_eq!(err.status().as_u16(), 404);
     }
 
     #[test]

@@ -20,8 +20,7 @@
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
-use plaza_core::tags::service::escape_like;
-use plaza_kernel::db::{Backend, MultiBackend};
+use plaza_kernel::db::{like, Backend, MultiBackend};
 use plaza_kernel::schema::posts;
 
 /// At most this many terms are used; more are ignored, as a search box would.
@@ -93,12 +92,12 @@ impl Search {
             Backend::Sqlite => self.terms.iter().map(String::as_str).collect(),
         };
         for term in like_terms {
-            let pattern = format!("%{}%", escape_like(term));
+            let pattern = like::contains(term);
             query = query.filter(
                 posts::title
                     .like(pattern.clone())
-                    .escape('\\')
-                    .or(posts::content.like(pattern).escape('\\')),
+                    .escape(like::ESCAPE)
+                    .or(posts::content.like(pattern).escape(like::ESCAPE)),
             );
         }
         query

@@ -112,10 +112,7 @@ pub fn list_posts(
         Some(tag) => match tags::find_id(conn, tag)? {
             Some(id) => Some(id),
             // An unknown tag labels nothing.
-            None => {
-                page.check(0)?;
-                return Ok(page.into_page(0, Vec::new()));
-            }
+            None => return page.empty(),
         },
         None => None,
     };
@@ -143,15 +140,14 @@ pub fn list_posts(
     };
 
     let count: i64 = filtered().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<Post> = order_posts(filtered(), &ordering)
-        .select(Post::as_select())
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .load(conn)?;
-    let results = present_posts(conn, rows)?;
-    Ok(page.into_page(count, results))
+    page.paginate(count, |window| {
+        let rows: Vec<Post> = order_posts(filtered(), &ordering)
+            .select(Post::as_select())
+            .limit(window.limit)
+            .offset(window.offset)
+            .load(conn)?;
+        present_posts(conn, rows)
+    })
 }
 
 /// Applies `?ordering=` (default newest first), then the id, so pages are stable.
@@ -450,28 +446,27 @@ pub fn list_replies(
         .filter(replies::post_id.eq(post_id))
         .count()
         .get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let query = replies::table
-        .filter(replies::post_id.eq(post_id))
-        .into_boxed::<MultiBackend>();
-    let query = if newest_first {
-        query.order((replies::created_at.desc(), replies::id.desc()))
-    } else {
-        query.order((replies::created_at.asc(), replies::id.asc()))
-    };
-    let rows: Vec<Reply> = query
-        .select(Reply::as_select())
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    let authors = plaza_users::authors_by_id(conn, &ids)?;
-    let results = rows
-        .into_iter()
-        .map(|r| present_reply(r, &authors))
-        .collect();
-    Ok(page.into_page(count, results))
+    page.paginate(count, |window| {
+        let query = replies::table
+            .filter(replies::post_id.eq(post_id))
+            .into_boxed::<MultiBackend>();
+        let query = if newest_first {
+            query.order((replies::created_at.desc(), replies::id.desc()))
+        } else {
+            query.order((replies::created_at.asc(), replies::id.asc()))
+        };
+        let rows: Vec<Reply> = query
+            .select(Reply::as_select())
+            .limit(window.limit)
+            .offset(window.offset)
+            .load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
+        let authors = plaza_users::authors_by_id(conn, &ids)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| present_reply(r, &authors))
+            .collect())
+    })
 }
 
 /// What creating a reply produced, with who should hear of it.

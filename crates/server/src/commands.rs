@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{bail, Context};
 use plaza_kernel::db::{self, Db, PoolOptions};
 use plaza_kernel::Config;
-use plaza_users::password::{hash_password, validate_password};
+use plaza_users::password::{hash_password, validate_password, UserAttributes};
 use plaza_users::{create_account, Email, NewAccount, Username};
 
 /// Opens the database and applies pending migrations; returns the versions applied.
@@ -68,7 +68,11 @@ pub fn create_superuser(config: &Config, args: SuperuserArgs) -> anyhow::Result<
     validate_password(
         &password,
         "password",
-        &[("username", username.as_str()), ("email", email.as_str())],
+        &UserAttributes {
+            username: username.as_str(),
+            email: email.as_str(),
+            ..UserAttributes::default()
+        },
     )
     .map_err(|e| anyhow::anyhow!(field_message(&e)))?;
 

@@ -97,8 +97,6 @@ pub async fn list_streams(
             let count: i64 = filtered(&filters, caller.as_ref())
                 .count()
                 .get_result(conn)?;
-            let count = u64::try_from(count).unwrap_or(0);
-            page.check(count)?;
             let query = filtered(&filters, caller.as_ref());
             let query = match filters.ordering.unwrap_or_default() {
                 Ordering::CreatedAt => {
@@ -114,18 +112,19 @@ pub async fn list_streams(
                     query.order((video_streams::peak_peers.desc(), video_streams::id.desc()))
                 }
             };
-            let rows: Vec<StreamRow> = query
-                .select(StreamRow::as_select())
-                .limit(page.limit())
-                .offset(page.offset(count))
-                .load(conn)?;
-            let owners: Vec<i64> = rows.iter().map(|r| r.owner_id).collect();
-            let owners = authors_by_id(conn, &owners)?;
-            let results = rows
-                .iter()
-                .map(|row| StreamSummary::new(row, owner_card(&owners, row.owner_id)))
-                .collect();
-            Ok(page.into_page(count, results))
+            page.paginate(count, |window| {
+                let rows: Vec<StreamRow> = query
+                    .select(StreamRow::as_select())
+                    .limit(window.limit)
+                    .offset(window.offset)
+                    .load(conn)?;
+                let owners: Vec<i64> = rows.iter().map(|r| r.owner_id).collect();
+                let owners = authors_by_id(conn, &owners)?;
+                Ok(rows
+                    .iter()
+                    .map(|row| StreamSummary::new(row, owner_card(&owners, row.owner_id)))
+                    .collect())
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))

@@ -109,14 +109,14 @@ pub fn history(conn: &mut DbConn, user_id: i64, page: PageRequest) -> ApiResult<
         .filter(user_login_logs::user_id.eq(user_id))
         .count()
         .get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<LoginLogRow> = user_login_logs::table
-        .filter(user_login_logs::user_id.eq(user_id))
-        .order((user_login_logs::login_at.desc(), user_login_logs::id.desc()))
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .select(LoginLogRow::as_select())
-        .load(conn)?;
-    Ok(page.into_page(count, rows.into_iter().map(LoginLog::from).collect()))
+    page.paginate(count, |window| {
+        let rows: Vec<LoginLogRow> = user_login_logs::table
+            .filter(user_login_logs::user_id.eq(user_id))
+            .order((user_login_logs::login_at.desc(), user_login_logs::id.desc()))
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(LoginLogRow::as_select())
+            .load(conn)?;
+        Ok(rows.into_iter().map(LoginLog::from).collect())
+    })
 }

@@ -1,13 +1,20 @@
 //! Passwords: Django's four validators, bcrypt hashing on the blocking pool, and verification
 //! of the PBKDF2 hashes of accounts migrated from the Django projects (re-hashed with bcrypt
 //! at their next login, see [`needs_rehash`]).
+//!
+//! A form that sets a new password (sign-up, the password change, the password reset) runs
+//! the same pipeline: [`check_confirmation`] (before any query), its own checks (the old
+//! password, the token), [`validate_password`] against the account's [`UserAttributes`]
+//! ([`validate_new_password`] for an existing account), then [`hash_password_async`].
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use plaza_kernel::ApiError;
+use plaza_kernel::{ApiError, ApiResult};
+
+use crate::model::User;
 
 /// Django's common-password list (see `data/NOTICE.md`), lower case, one per line.
 const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
@@ -15,13 +22,54 @@ const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 /// The shortest password accepted.
 pub const MIN_LENGTH: usize = 8;
 
+/// The longest password a form takes, in characters: `#[validate(length(max = …))]` on every
+/// password field, so an oversized one is refused before anything hashes or compares it.
+pub const MAX_INPUT_LENGTH: u64 = 4096;
+
+/// What a password may not resemble (Django's `UserAttributeSimilarityValidator`): the
+/// account's username, email and names. An empty attribute is not compared.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserAttributes<'a> {
+    /// The username.
+    pub username: &'a str,
+    /// The email address.
+    pub email: &'a str,
+    /// The given name.
+    pub first_name: &'a str,
+    /// The family name.
+    pub last_name: &'a str,
+}
+
+impl<'a> UserAttributes<'a> {
+    /// Each attribute under the name the similarity message gives it.
+    fn named(&self) -> [(&'static str, &'a str); 4] {
+        [
+            ("username", self.username),
+            ("email", self.email),
+            ("first name", self.first_name),
+            ("last name", self.last_name),
+        ]
+    }
+}
+
+impl<'a> From<&'a User> for UserAttributes<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            username: &user.username,
+            email: &user.email,
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+        }
+    }
+}
+
 /// Checks `password` against Django's default validators: minimum length, not entirely
 /// numeric, not too similar to the user's attributes, not common. All failures are reported
 /// together under `field`.
 pub fn validate_password(
     password: &str,
     field: &str,
-    attributes: &[(&str, &str)],
+    attributes: &UserAttributes<'_>,
 ) -> Result<(), ApiError> {
     let mut problems = Vec::new();
     if password.chars().count() < MIN_LENGTH {
@@ -32,7 +80,7 @@ pub fn validate_password(
     if !password.is_empty() && password.chars().all(|c| c.is_ascii_digit()) {
         problems.push("This password is entirely numeric.".to_owned());
     }
-    if let Some(name) = too_similar(password, attributes) {
+    if let Some(name) = too_similar(password, &attributes.named()) {
         problems.push(format!("The password is too similar to the {name}."));
     }
     if is_common(password) {
@@ -45,6 +93,24 @@ pub fn validate_password(
             [(field.to_owned(), problems)].into_iter().collect(),
         ))
     }
+}
+
+/// A new password for an existing account (the password change, the password reset):
+/// [`validate_password`] on `new_password`, which may not resemble `user`'s attributes.
+pub fn validate_new_password(new_password: &str, user: &User) -> ApiResult<()> {
+    validate_password(new_password, "new_password", &UserAttributes::from(user))
+}
+
+/// A form's confirmation of its password: when one was sent (`confirm`), it must equal
+/// `password`, or 400 `validation_error` on `field` with Django's message.
+pub fn check_confirmation(field: &str, password: &str, confirm: Option<&str>) -> ApiResult<()> {
+    if confirm.is_some_and(|confirm| confirm != password) {
+        return Err(ApiError::invalid_field(
+            field,
+            "The two password fields didn't match.",
+        ));
+    }
+    Ok(())
 }
 
 fn is_common(password: &str) -> bool {
@@ -314,30 +380,37 @@ mod tests {
             .unwrap());
     }
 
-    fn messages(password: &str, attrs: &[(&str, &str)]) -> Vec<String> {
+    fn messages(password: &str, attrs: &UserAttributes<'_>) -> Vec<String> {
         match validate_password(password, "password", attrs) {
             Ok(()) => vec![],
             Err(e) => e.errors().unwrap()["password"].clone(),
         }
     }
 
+    fn username(username: &str) -> UserAttributes<'_> {
+        UserAttributes {
+            username,
+            ..UserAttributes::default()
+        }
+    }
+
     #[test]
     fn each_rule_of_django() {
-        assert!(messages("Tr1cky-Horse-77", &[("username", "alice")]).is_empty());
-        assert!(messages("short", &[])[0].contains("too short"));
-        assert!(messages("1234567890123", &[])
+        assert!(messages("Tr1cky-Horse-77", &username("alice")).is_empty());
+        assert!(messages("short", &UserAttributes::default())[0].contains("too short"));
+        assert!(messages("1234567890123", &UserAttributes::default())
             .iter()
             .any(|m| m.contains("entirely numeric")));
-        assert!(messages("password", &[])
+        assert!(messages("password", &UserAttributes::default())
             .iter()
             .any(|m| m.contains("too common")));
         assert!(
-            messages("Password", &[])
+            messages("Password", &UserAttributes::default())
                 .iter()
                 .any(|m| m.contains("too common")),
             "case-insensitive"
         );
-        let similar = messages("alice2026", &[("username", "alice2026")]);
+        let similar = messages("alice2026", &username("alice2026"));
         assert!(
             similar
                 .iter()
@@ -345,12 +418,51 @@ mod tests {
             "{similar:?}"
         );
         // Django splits the email at non-word characters: "smith1" alone is 0.75 similar.
-        let by_part = messages("johnsmith1", &[("email", "john.smith1@example.com")]);
+        let by_part = messages(
+            "johnsmith1",
+            &UserAttributes {
+                email: "john.smith1@example.com",
+                ..UserAttributes::default()
+            },
+        );
         assert!(
             by_part.iter().any(|m| m.contains("similar to the email")),
             "{by_part:?}"
         );
-        assert!(messages("zebra-crossing-42", &[("username", "bob")]).is_empty());
+        assert!(messages("zebra-crossing-42", &username("bob")).is_empty());
+    }
+
+    #[test]
+    fn every_attribute_is_compared_under_its_name() {
+        let attrs = UserAttributes {
+            username: "zed",
+            email: "zed@example.com",
+            first_name: "Marguerite",
+            last_name: "Oyelaran",
+        };
+        let first = messages("marguerite1", &attrs);
+        assert!(
+            first
+                .iter()
+                .any(|m| m.contains("similar to the first name")),
+            "{first:?}"
+        );
+        let last = messages("oyelaran77", &attrs);
+        assert!(
+            last.iter().any(|m| m.contains("similar to the last name")),
+            "{last:?}"
+        );
+    }
+
+    #[test]
+    fn a_confirmation_must_match_when_sent() {
+        assert!(check_confirmation("password_confirm", "a", None).is_ok());
+        assert!(check_confirmation("password_confirm", "a", Some("a")).is_ok());
+        let err = check_confirmation("new_password_confirm", "a", Some("b")).unwrap_err();
+        assert_eq!(
+            err.errors().unwrap()["new_password_confirm"],
+            vec!["The two password fields didn't match.".to_owned()]
+        );
     }
 
     #[test]

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
-use plaza_kernel::db::MultiBackend;
+use plaza_kernel::db::{like, MultiBackend};
 use plaza_kernel::error::FieldErrors;
 use plaza_kernel::schema::users;
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{ApiError, ApiResult, Caller, DbConn, Page, PageRequest};
 
 use crate::model::{create_account, NewAccount, User};
-use crate::password::validate_password;
+use crate::password::{validate_password, UserAttributes};
 use crate::privacy::PrivacySettings;
 use crate::profile;
 use crate::sessions::Sessions;
@@ -86,20 +86,6 @@ fn ordered(mut query: UsersQuery, keys: &[(SortKey, bool)]) -> UsersQuery {
     query.then_order_by(users::id.asc())
 }
 
-/// `%term%` with LIKE's wildcards escaped (escape character `\`).
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// The users `viewer` may list, filtered as asked. Others than staff see active users who
 /// allow being found (`privacy_settings.searchable`).
 fn filtered(viewer: Viewer, filters: &ListQuery) -> UsersQuery {
@@ -124,14 +110,15 @@ fn filtered(viewer: Viewer, filters: &ListQuery) -> UsersQuery {
     }
     let terms = filters.search.as_deref().unwrap_or("");
     for term in terms.split_whitespace().take(MAX_SEARCH_TERMS) {
-        let pattern = like_pattern(term);
-        let lower = like_pattern(&term.to_lowercase());
+        let pattern = like::contains(term);
+        let lower = like::contains(&term.to_lowercase());
         let mut condition: Condition =
-            Box::new(users::username_key.like(lower.clone()).escape('\\'));
-        condition = Box::new(condition.or(users::first_name.like(pattern.clone()).escape('\\')));
-        condition = Box::new(condition.or(users::last_name.like(pattern).escape('\\')));
+            Box::new(users::username_key.like(lower.clone()).escape(like::ESCAPE));
+        condition =
+            Box::new(condition.or(users::first_name.like(pattern.clone()).escape(like::ESCAPE)));
+        condition = Box::new(condition.or(users::last_name.like(pattern).escape(like::ESCAPE)));
         if viewer.is_staff() {
-            condition = Box::new(condition.or(users::email_key.like(lower).escape('\\')));
+            condition = Box::new(condition.or(users::email_key.like(lower).escape(like::ESCAPE)));
         }
         query = query.filter(condition);
     }
@@ -148,23 +135,22 @@ pub fn list_users(
 ) -> ApiResult<Page<UserOut>> {
     let keys = parse_ordering(filters.ordering.as_deref())?;
     let count: i64 = filtered(viewer, filters).count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows: Vec<User> = ordered(filtered(viewer, filters), &keys)
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .select(User::as_select())
-        .load(conn)?;
-    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
-    let mut profiles = profile::load_many(conn, &ids)?;
-    let results = rows
-        .into_iter()
-        .map(|user| {
-            let profile = profiles.remove(&user.id).unwrap_or_default();
-            for_viewer(user, profile, viewer)
-        })
-        .collect();
-    Ok(page.into_page(count, results))
+    page.paginate(count, |window| {
+        let rows: Vec<User> = ordered(filtered(viewer, filters), &keys)
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(User::as_select())
+            .load(conn)?;
+        let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+        let mut profiles = profile::load_many(conn, &ids)?;
+        Ok(rows
+            .into_iter()
+            .map(|user| {
+                let profile = profiles.remove(&user.id).unwrap_or_default();
+                for_viewer(user, profile, viewer)
+            })
+            .collect())
+    })
 }
 
 /// `search/?q=`: users whose username or name contains every term, by username.
@@ -249,12 +235,12 @@ pub fn check_new_account(
         validate_password(
             fields.password,
             "password",
-            &[
-                ("username", fields.username),
-                ("email", fields.email),
-                ("first name", fields.first_name),
-                ("last name", fields.last_name),
-            ],
+            &UserAttributes {
+                username: fields.username,
+                email: fields.email,
+                first_name: fields.first_name,
+                last_name: fields.last_name,
+            },
         ),
     );
     match (username, email) {
@@ -710,12 +696,6 @@ pub fn update_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
-        assert_eq!(like_pattern("张"), "%张%");
-    }
 
     #[test]
     fn ordering_fields() {

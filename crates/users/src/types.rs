@@ -6,6 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
 
+use crate::password::MAX_INPUT_LENGTH;
 use crate::privacy::{PrivacyPatch, PrivacySettings};
 use crate::profile::{NotificationPatch, NotificationSettings, ProfilePatch};
 
@@ -119,7 +120,7 @@ pub struct CreateUser {
     /// Email address.
     pub email: String,
     /// Checked against Django's password rules.
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub password: String,
     /// At most 150 characters.
     #[validate(length(max = 150))]
@@ -145,10 +146,10 @@ pub struct CreateUser {
 #[derive(Clone, Debug, Deserialize, Validate, ToSchema)]
 pub struct PasswordChange {
     /// The current password.
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub old_password: String,
     /// The new password (Django's rules).
-    #[validate(length(max = 4096))]
+    #[validate(length(max = MAX_INPUT_LENGTH))]
     pub new_password: String,
     /// If sent, must equal `new_password`.
     pub new_password_confirm: Option<String>,

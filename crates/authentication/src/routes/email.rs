@@ -9,7 +9,7 @@ use plaza_kernel::auth::{revocation, TokenCodec};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, ValidJson};
-use plaza_users::password::{hash_password_async, validate_password};
+use plaza_users::password::{check_confirmation, hash_password_async, validate_new_password};
 use plaza_users::types::Detail;
 use plaza_users::{ClientInfo, User};
 
@@ -77,26 +77,12 @@ pub async fn confirm_password_reset(
     let (_, user) = db
         .run(move |conn| account_tokens::find_live(conn, &token, Purpose::ResetPassword))
         .await?;
-    if body
-        .new_password_confirm
-        .as_ref()
-        .is_some_and(|confirm| *confirm != body.new_password)
-    {
-        return Err(ApiError::invalid_field(
-            "new_password_confirm",
-            "The two password fields didn't match.",
-        ));
-    }
-    validate_password(
+    check_confirmation(
+        "new_password_confirm",
         &body.new_password,
-        "new_password",
-        &[
-            ("username", user.username.as_str()),
-            ("email", user.email.as_str()),
-            ("first name", user.first_name.as_str()),
-            ("last name", user.last_name.as_str()),
-        ],
+        body.new_password_confirm.as_deref(),
     )?;
+    validate_new_password(&body.new_password, &user)?;
     let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
     let ip = ClientInfo::of(&req).ip;
     let token = body.token;

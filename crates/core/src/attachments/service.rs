@@ -128,13 +128,12 @@ pub fn list(
             .into_boxed::<MultiBackend>()
     };
     let count: i64 = filtered().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let rows = filtered()
-        .order((attachments::created_at.desc(), attachments::id.desc()))
-        .select(Attachment::as_select())
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .load(conn)?;
-    Ok(page.into_page(count, rows))
+    page.paginate(count, |window| {
+        Ok(filtered()
+            .order((attachments::created_at.desc(), attachments::id.desc()))
+            .select(Attachment::as_select())
+            .limit(window.limit)
+            .offset(window.offset)
+            .load(conn)?)
+    })
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use plaza_kernel::db::{self, DbConn, MultiBackend};
+use plaza_kernel::db::{self, like, DbConn, MultiBackend};
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::tags;
 use plaza_kernel::{ApiError, ApiResult, Page, PageRequest};
@@ -187,18 +187,29 @@ pub fn list(conn: &mut DbConn, filter: &TagFilter, page: PageRequest) -> ApiResu
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| format!("%{}%", escape_like(&name_key(s))));
+        .map(|s| like::contains(&name_key(s)));
     let filtered = || {
         let mut query = tags::table.into_boxed::<MultiBackend>();
         if let Some(pattern) = &pattern {
-            query = query.filter(tags::name_key.like(pattern.clone()).escape('\\'));
+            query = query.filter(tags::name_key.like(pattern.clone()).escape(like::ESCAPE));
         }
         query
     };
     let count: i64 = filtered().count().get_result(conn)?;
-    let count = u64::try_from(count).unwrap_or(0);
-    page.check(count)?;
-    let mut query = filtered();
+    page.paginate(count, |window| {
+        Ok(ordered(filtered(), ordering)
+            .select(Tag::as_select())
+            .limit(window.limit)
+            .offset(window.offset)
+            .load(conn)?)
+    })
+}
+
+/// Applies `?ordering=` (default most used first), then the name, so pages are stable.
+fn ordered(
+    mut query: tags::BoxedQuery<'_, MultiBackend>,
+    ordering: Vec<OrderBy>,
+) -> tags::BoxedQuery<'_, MultiBackend> {
     let ordering = if ordering.is_empty() {
         vec![OrderBy {
             field: "usage_count",
@@ -217,13 +228,7 @@ pub fn list(conn: &mut DbConn, filter: &TagFilter, page: PageRequest) -> ApiResu
             (_, true) => query.then_order_by(tags::name_key.desc()),
         };
     }
-    let rows = query
-        .then_order_by(tags::name_key.asc())
-        .select(Tag::as_select())
-        .limit(page.limit())
-        .offset(page.offset(count))
-        .load(conn)?;
-    Ok(page.into_page(count, rows))
+    query.then_order_by(tags::name_key.asc())
 }
 
 /// Creates a tag (staff). A given slug must be free (409 `slug`); a derived one is made unique
@@ -279,9 +284,13 @@ pub fn delete(conn: &mut DbConn, id: i64) -> ApiResult<Tag> {
 
 /// `base`, or `base-2`, `base-3`, … — the first slug no tag has.
 fn free_slug(conn: &mut DbConn, base: &str) -> QueryResult<String> {
-    let prefix = format!("{}-%", escape_like(base));
+    let prefix = like::starts_with(&format!("{base}-"));
     let taken: Vec<String> = tags::table
-        .filter(tags::slug.eq(base).or(tags::slug.like(prefix).escape('\\')))
+        .filter(
+            tags::slug
+                .eq(base)
+                .or(tags::slug.like(prefix).escape(like::ESCAPE)),
+        )
         .select(tags::slug)
         .load(conn)?;
     if !taken.iter().any(|s| s == base) {
@@ -518,18 +527,6 @@ pub fn find_id(conn: &mut DbConn, value: &str) -> QueryResult<Option<i64>> {
         .optional()
 }
 
-/// `s` with LIKE's wildcards (and the escape character) escaped by `\`.
-pub fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,10 +565,5 @@ mod tests {
         assert_eq!(clean_slug("Rust-语言_1").unwrap(), "rust-语言_1");
         assert!(clean_slug("a b").is_err());
         assert!(clean_slug("").is_err());
-    }
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
     }
 }

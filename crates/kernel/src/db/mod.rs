@@ -6,6 +6,7 @@
 //! through [`Db::run`] or [`Db::transaction`], which hop to the blocking pool: a query never
 //! runs on an async worker thread.
 
+pub mod like;
 mod migrations;
 mod pool;
 mod query_log;

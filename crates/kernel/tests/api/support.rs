@@ -31,19 +31,18 @@ async fn list_users(db: web::Data<Db>, page: PageRequest) -> ApiResult<HttpRespo
     let result = db
         .run(move |conn| {
             let count: i64 = users::table.count().get_result(conn)?;
-            let count = u64::try_from(count).unwrap_or(0);
-            page.check(count)?;
-            let rows: Vec<(i64, String)> = users::table
-                .select((users::id, users::username))
-                .order(users::id.asc())
-                .limit(page.limit())
-                .offset(page.offset(count))
-                .load(conn)?;
-            let rows = rows
-                .into_iter()
-                .map(|(id, username)| Name { id, username })
-                .collect();
-            Ok(page.into_page(count, rows))
+            page.paginate(count, |window| {
+                let rows: Vec<(i64, String)> = users::table
+                    .select((users::id, users::username))
+                    .order(users::id.asc())
+                    .limit(window.limit)
+                    .offset(window.offset)
+                    .load(conn)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, username)| Name { id, username })
+                    .collect())
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(result))

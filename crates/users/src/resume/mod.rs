@@ -335,13 +335,12 @@ pub fn list_entries<S: Section>(
     page: PageRequest,
 ) -> ApiResult<Page<S::Item>> {
     let Some(resume_id) = resume_id(conn, user_id)? else {
-        page.check(0)?;
-        return Ok(page.into_page(0, Vec::new()));
+        return page.empty();
     };
-    let count = u64::try_from(S::count(conn, resume_id)?).unwrap_or(0);
-    page.check(count)?;
-    let items = S::list(conn, resume_id, page.offset(count), page.limit())?;
-    Ok(page.into_page(count, items))
+    let count = S::count(conn, resume_id)?;
+    page.paginate(count, |window| {
+        Ok(S::list(conn, resume_id, window.offset, window.limit)?)
+    })
 }
 
 /// Adds an entry (creating the résumé if needed). Call it inside a transaction.

@@ -25,7 +25,9 @@ use super::require_login_session;
 use crate::avatar::{self, MAX_AVATAR_BYTES};
 use crate::login_log::{self, LoginLog};
 use crate::model::User;
-use crate::password::{hash_password_async, validate_password, verify_password_async};
+use crate::password::{
+    check_confirmation, hash_password_async, validate_new_password, verify_password_async,
+};
 use crate::profile::{self, Profile, ProfilePatch};
 use crate::public::media_url;
 use crate::service;
@@ -224,29 +226,24 @@ pub async fn update_settings(
         (status = 403, description = "Called with an API key", body = ErrorBody),
     ),
     security(("jwt" = [])))]
-#[allow(clippy::too_many_arguments)]
 pub async fn change_password(
     req: HttpRequest,
-    db: web::Data<Db>,
+    services: web::Data<Services>,
     settings: DomainSettings<UsersSettings>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     body: ValidJson<PasswordChange>,
 ) -> ApiResult<HttpResponse> {
+    let Services {
+        db, cache, tokens, ..
+    } = services.get_ref();
     require_login_session(&caller)?;
     let body = body.into_inner();
-    if body
-        .new_password_confirm
-        .as_ref()
-        .is_some_and(|confirm| *confirm != body.new_password)
-    {
-        return Err(ApiError::invalid_field(
-            "new_password_confirm",
-            "The two password fields didn't match.",
-        ));
-    }
+    check_confirmation(
+        "new_password_confirm",
+        &body.new_password,
+        body.new_password_confirm.as_deref(),
+    )?;
     let id = caller.id;
     let user = db.run(move |conn| Ok(User::find(conn, id)?)).await?;
     if !verify_password_async(body.old_password.clone(), user.password.clone()).await? {
@@ -255,21 +252,12 @@ pub async fn change_password(
             "Your old password was entered incorrectly. Please enter it again.",
         ));
     }
-    validate_password(
-        &body.new_password,
-        "new_password",
-        &[
-            ("username", user.username.as_str()),
-            ("email", user.email.as_str()),
-            ("first name", user.first_name.as_str()),
-            ("last name", user.last_name.as_str()),
-        ],
-    )?;
+    validate_new_password(&body.new_password, &user)?;
     let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
 
     // Revoke every access token issued so far, then issue the new ones strictly later (the
     // revocation stamp has millisecond resolution).
-    revocation::revoke_all_access(&cache, id, tokens.access_ttl).await?;
+    revocation::revoke_all_access(cache, id, tokens.access_ttl).await?;
     tokio::time::sleep(Duration::from_millis(3)).await;
     let client = ClientInfo::of(&req);
     let codec = tokens.clone();
