@@ -53,7 +53,13 @@ impl Runtime {
         let runtime = realtime.state(|| Self {
             hub: realtime.hub(ENDPOINT),
             db: db.clone(),
-            settings: SocketSettings::from_config(&config.streaming),
+            settings: SocketSettings::new(
+                config.streaming.max_message_bytes,
+                config.streaming.outbound_queue,
+                config.streaming.slow_consumer_timeout,
+                config.streaming.heartbeat_interval,
+                config.streaming.client_timeout,
+            ),
             allow_anonymous: config.streaming.allow_anonymous,
             flush_interval: config.streaming.stats_flush_interval,
             memberships: Mutex::new(HashMap::new()),
