@@ -10,8 +10,12 @@
 //! drops delta frames first and never signalling, and each stream is a room on the Bus, so
 //! peers connected to different `plaza serve` processes sharing Redis are in one stream.
 //!
-//! Mount it with [`configure`] in an actix app whose app data holds the kernel's `Db`, `Cache`,
-//! `Config`, `TokenCodec` and `Realtime` (all registered by `Services::register`).
+//! The server plugs it in through [`DOMAIN`]: its settings section ([`StreamingSettings`],
+//! `STREAM_*`, `STUN_URLS`, `TURN_*`), routes, OpenAPI document, the reaper job, its counts, and
+//! the per-process [`Runtime`](runtime::Runtime) started with the server and flushed at
+//! shutdown. Mounted alone, [`configure`] needs the kernel's `Db`, `Cache`, `Config`,
+//! `TokenCodec`, `Metrics` and `Realtime` in app data (all registered by `Services::register`),
+//! and reads `web::Data<StreamingSettings>` when there is one (the defaults otherwise).
 
 pub mod ice;
 pub mod jobs;
@@ -22,17 +26,32 @@ pub mod routes;
 pub mod runtime;
 pub mod service;
 mod session;
+pub mod settings;
 pub mod types;
 
 use actix_web::web;
 use diesel::prelude::*;
 use plaza_kernel::counts::Counts;
+use plaza_kernel::domain::Domain;
 use plaza_kernel::schema::video_streams;
 use plaza_kernel::Realtime;
 use utoipa::OpenApi;
 
 pub use jobs::register_jobs;
 pub use session::webrtc_socket;
+pub use settings::StreamingSettings;
+
+/// The streaming domain, as the server plugs it in: settings, routes, OpenAPI, the reaper,
+/// `live_streams` and `open_websockets`, and this process's [`Runtime`](runtime::Runtime).
+pub const DOMAIN: Domain = Domain {
+    name: "streaming",
+    settings: |env, sections| sections.parse::<StreamingSettings>(env),
+    configure,
+    openapi: || <ApiDoc as OpenApi>::openapi(),
+    jobs: register_jobs,
+    counts: |counts, services| add_counts(counts, services.realtime.clone()),
+    start: runtime::start,
+};
 
 /// The OpenAPI description of this crate's endpoints.
 #[derive(OpenApi)]

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
 use plaza_kernel::error::ErrorBody;
@@ -10,16 +10,16 @@ use plaza_kernel::pagination::PageParams;
 use plaza_kernel::realtime::OutMessage;
 use plaza_kernel::schema::video_streams;
 use plaza_kernel::{
-    ApiError, ApiResult, Caller, Config, Db, DbConn, MaybeCaller, Page, PageRequest, Realtime,
-    ValidQuery,
+    ApiError, ApiResult, Caller, Db, DbConn, MaybeCaller, Page, PageRequest, ValidQuery,
 };
 use plaza_users::public::{authors_by_id, Author};
 
 use crate::ice::{self, IceServers};
 use crate::model::{self, StatsDelta, StreamRow};
 use crate::protocol::ServerMessage;
-use crate::runtime::{room_name, Runtime};
+use crate::runtime::{room_name, ProcessRuntime, Runtime};
 use crate::service;
+use crate::settings::StreamingSettings;
 use crate::types::{
     Ordering, PeerView, StatusFilter, StreamDetail, StreamFilters, StreamStatistics, StreamSummary,
 };
@@ -156,10 +156,8 @@ pub async fn get_stream(
     id: web::Path<String>,
     caller: MaybeCaller,
     db: web::Data<Db>,
-    realtime: web::Data<Realtime>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> ApiResult<HttpResponse> {
-    let runtime = Runtime::get(&realtime, &db, &config);
     let detail = load_detail(&db, &runtime, id.into_inner(), caller.0.is_some()).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -232,10 +230,8 @@ pub async fn end_stream(
     id: web::Path<String>,
     caller: Caller,
     db: web::Data<Db>,
-    realtime: web::Data<Realtime>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> ApiResult<HttpResponse> {
-    let runtime = Runtime::get(&realtime, &db, &config);
     let id = id.into_inner();
     let stream = {
         let (id, caller) = (id.clone(), caller.clone());
@@ -269,16 +265,14 @@ pub async fn end_stream(
     ),
     security((), ("jwt" = []), ("api_key" = []))
 )]
-pub async fn get_ice_servers(
-    caller: MaybeCaller,
-    config: web::Data<Config>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_ice_servers(req: HttpRequest, caller: MaybeCaller) -> ApiResult<HttpResponse> {
+    let settings = StreamingSettings::of(&req);
     let user = match caller.0 {
         Some(caller) => caller.id.to_string(),
-        None if config.streaming.allow_anonymous => "anonymous".to_owned(),
+        None if settings.allow_anonymous => "anonymous".to_owned(),
         None => return Err(ApiError::not_authenticated()),
     };
-    Ok(HttpResponse::Ok().json(ice::ice_servers(&config.streaming, &user, Utc::now())))
+    Ok(HttpResponse::Ok().json(ice::ice_servers(&settings, &user, Utc::now())))
 }
 
 #[cfg(test)]

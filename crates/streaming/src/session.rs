@@ -9,7 +9,7 @@ use plaza_kernel::auth::authenticate_ws;
 use plaza_kernel::realtime::{
     self, CloseCode, Delivery, Incoming, Member, OutMessage, Outbound, RoomLease, SendError, Socket,
 };
-use plaza_kernel::{ApiError, Caller, Config, Db, Realtime};
+use plaza_kernel::{ApiError, Caller, Realtime};
 use uuid::Uuid;
 
 use crate::model::StatsDelta;
@@ -17,7 +17,7 @@ use crate::protocol::{
     self, codes, ClientMessage, CreateStream, FrameKind, PeerUser, Refusal, ServerMessage, Signal,
     Target, VideoFrame, STREAM_CREATED, STREAM_JOINED,
 };
-use crate::runtime::{room_name, MembershipStats, Runtime, ENDPOINT};
+use crate::runtime::{room_name, MembershipStats, ProcessRuntime, Runtime, ENDPOINT};
 use crate::service::{self, Left, PeerSpec};
 
 /// Upgrades to the signalling protocol. Credentials: `?ticket=`, `?token=`, or the headers;
@@ -40,16 +40,15 @@ pub async fn webrtc_socket(
     req: HttpRequest,
     body: web::Payload,
     realtime: web::Data<Realtime>,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> Result<HttpResponse, ApiError> {
     realtime::check_upgrade(&req)?;
     let caller = authenticate_ws(&req).await?;
-    if caller.is_none() && !config.streaming.allow_anonymous {
+    if caller.is_none() && !runtime.settings.allow_anonymous {
         return Err(ApiError::not_authenticated());
     }
-    let runtime = Runtime::get(&realtime, &db, &config);
-    let (response, socket) = realtime.accept(&req, body, ENDPOINT, runtime.settings)?;
+    let runtime = runtime.0;
+    let (response, socket) = realtime.accept(&req, body, ENDPOINT, runtime.socket)?;
     let session = PeerSession {
         outbound: socket.outbound().clone(),
         peer: PeerSpec {
@@ -114,7 +113,7 @@ impl PeerSession {
                     codes::MESSAGE_TOO_LARGE,
                     format!(
                         "A message of {size} bytes exceeds the limit of {} bytes.",
-                        self.runtime.settings.max_message_bytes
+                        self.runtime.socket.max_message_bytes
                     ),
                 )),
             };
@@ -296,7 +295,7 @@ impl PeerSession {
         // Refused joins change nothing: check before leaving the current stream.
         if self.membership.is_some() {
             let (caller, id) = (self.caller.clone(), stream_id.clone());
-            let allow_anonymous = self.runtime.allow_anonymous;
+            let allow_anonymous = self.runtime.settings.allow_anonymous;
             self.runtime
                 .db
                 .run(move |conn| {
@@ -314,7 +313,7 @@ impl PeerSession {
             .map_err(|_| unavailable())?;
         let joined = {
             let (caller, peer, id) = (self.caller.clone(), self.peer.clone(), stream_id.clone());
-            let allow_anonymous = self.runtime.allow_anonymous;
+            let allow_anonymous = self.runtime.settings.allow_anonymous;
             self.runtime
                 .db
                 .transaction(move |conn| {

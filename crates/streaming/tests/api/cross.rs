@@ -19,13 +19,13 @@ async fn pair(backend: TestBackend, bus: Bus) -> (TestApp, TestApp) {
         }
     };
     let first = TestApp::builder(backend.clone())
-        .configure(plaza_streaming::configure)
+        .domain(&plaza_streaming::DOMAIN)
         .customize(with_bus(bus.clone()))
         .build()
         .await;
     let db = first.services.db.clone();
     let second = TestApp::builder(backend)
-        .configure(plaza_streaming::configure)
+        .domain(&plaza_streaming::DOMAIN)
         .customize(with_bus(bus))
         .customize(move |services| services.db = db)
         .build()
