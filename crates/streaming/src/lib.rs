@@ -16,6 +16,53 @@
 //! shutdown. Mounted alone, [`configure`] needs the kernel's `Db`, `Cache`, `Config`,
 //! `TokenCodec`, `Metrics` and `Realtime` in app data (all registered by `Services::register`),
 //! and reads `web::Data<StreamingSettings>` when there is one (the defaults otherwise).
+//!
+//! ```no_run
+//! use actix_web::{web, HttpServer};
+//! use plaza_kernel::domain::{parse_settings, Started};
+//! use plaza_kernel::{http, Config, Services};
+//! use plaza_streaming::StreamingSettings;
+//!
+//! /// Only the routes, with settings built in code.
+//! async fn routes_alone() -> Result<(), Box<dyn std::error::Error>> {
+//!     let services = Services::connect(Config::load()?).await?;
+//!     HttpServer::new(move || {
+//!         http::app(&services, |cfg| {
+//!             cfg.app_data(web::Data::new(StreamingSettings::defaults()));
+//!             plaza_streaming::configure(cfg);
+//!         })
+//!     })
+//!     .bind(("127.0.0.1", 8000))?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
+//!
+//! /// The whole domain, as the server mounts it: settings from the environment, the runtime
+//! /// started with the server and flushed when it stops.
+//! async fn whole_domain() -> Result<(), Box<dyn std::error::Error>> {
+//!     let domains = [plaza_streaming::DOMAIN];
+//!     let config = Config::load()?;
+//!     let sections = parse_settings(&domains, config.vars())?;
+//!     let services = Services::connect(config).await?.with_sections(sections);
+//!     let started = std::sync::Arc::new(Started::start(&domains, &services));
+//!     let (app_services, app_started) = (services.clone(), started.clone());
+//!     HttpServer::new(move || {
+//!         let started = app_started.clone();
+//!         http::app(&app_services, move |cfg| {
+//!             started.register(cfg);
+//!             for domain in &domains {
+//!                 (domain.configure)(cfg);
+//!             }
+//!         })
+//!     })
+//!     .bind(("127.0.0.1", 8000))?
+//!     .run()
+//!     .await?;
+//!     started.stop(&services).await;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod ice;
 pub mod jobs;
