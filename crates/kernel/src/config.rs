@@ -13,7 +13,7 @@ use std::time::Duration;
 use rand::distr::{Alphanumeric, SampleString};
 
 pub use crate::settings::ConfigError;
-use crate::settings::{split_list, Env};
+use crate::settings::Env;
 
 /// Which mail backend sends the messages queued as jobs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,34 +104,9 @@ pub struct JobsConfig {
     pub metrics_bind: Option<String>,
 }
 
-/// Live video signalling settings (`STREAM_*`, `STUN_*`, `TURN_*`).
-#[derive(Clone, Debug)]
-pub struct StreamingConfig {
-    /// `STREAM_MAX_MESSAGE_BYTES`.
-    pub max_message_bytes: usize,
-    /// `STREAM_ALLOW_ANONYMOUS`: anonymous viewers may join public streams.
-    pub allow_anonymous: bool,
-    /// `STREAM_OUTBOUND_QUEUE`: messages buffered per connection.
-    pub outbound_queue: usize,
-    /// `STREAM_SLOW_CONSUMER_TIMEOUT`: how long a connection may stay full before it is closed.
-    pub slow_consumer_timeout: Duration,
-    /// `STREAM_HEARTBEAT_INTERVAL`.
-    pub heartbeat_interval: Duration,
-    /// `STREAM_CLIENT_TIMEOUT`: no traffic for this long closes the connection.
-    pub client_timeout: Duration,
-    /// `STREAM_STATS_FLUSH_INTERVAL`.
-    pub stats_flush_interval: Duration,
-    /// `STUN_URLS`.
-    pub stun_urls: Vec<String>,
-    /// `TURN_URLS`.
-    pub turn_urls: Vec<String>,
-    /// `TURN_SECRET` (coturn's `static-auth-secret`).
-    pub turn_secret: Option<String>,
-    /// `TURN_TTL`.
-    pub turn_ttl: Duration,
-}
-
-/// Everything Plaza reads from its environment.
+/// What every domain shares, read from the environment. A domain's own settings (live video's
+/// `STREAM_*`, say) are its [`Section`](crate::settings::Section), parsed from the same
+/// variables ([`Config::vars`]).
 #[derive(Clone)]
 pub struct Config {
     /// `PLAZA_BIND`.
@@ -179,8 +154,6 @@ pub struct Config {
     pub email: EmailConfig,
     /// Background jobs.
     pub jobs: JobsConfig,
-    /// Live video.
-    pub streaming: StreamingConfig,
     /// The variables this configuration was read from, for the domains' own sections
     /// (`domain::parse_settings`).
     vars: std::sync::Arc<HashMap<String, String>>,
@@ -349,26 +322,6 @@ impl Config {
         if jobs.lease < Duration::from_secs(1) {
             p.problem("WORKER_LEASE: must be at least 1s".to_owned());
         }
-        let streaming = StreamingConfig {
-            max_message_bytes: p.number("STREAM_MAX_MESSAGE_BYTES", 2 << 20, 1024, 64 << 20),
-            allow_anonymous: p.bool("STREAM_ALLOW_ANONYMOUS", false),
-            outbound_queue: p.number("STREAM_OUTBOUND_QUEUE", 256, 8, 1 << 16),
-            slow_consumer_timeout: p
-                .duration("STREAM_SLOW_CONSUMER_TIMEOUT", Duration::from_secs(10)),
-            heartbeat_interval: p.duration("STREAM_HEARTBEAT_INTERVAL", Duration::from_secs(15)),
-            client_timeout: p.duration("STREAM_CLIENT_TIMEOUT", Duration::from_secs(45)),
-            stats_flush_interval: p.duration("STREAM_STATS_FLUSH_INTERVAL", Duration::from_secs(5)),
-            stun_urls: p.optional("STUN_URLS").map_or_else(
-                || vec!["stun:stun.l.google.com:19302".to_owned()],
-                |v| split_list(&v),
-            ),
-            turn_urls: p.list("TURN_URLS"),
-            turn_secret: p.optional("TURN_SECRET"),
-            turn_ttl: p.duration("TURN_TTL", Duration::from_secs(24 * 3600)),
-        };
-        if !streaming.turn_urls.is_empty() && streaming.turn_secret.is_none() {
-            p.problem("TURN_SECRET: required when TURN_URLS is set".to_owned());
-        }
 
         p.finish()?;
         Ok(Self {
@@ -393,7 +346,6 @@ impl Config {
             log_format,
             email,
             jobs,
-            streaming,
             vars: std::sync::Arc::new(vars.clone()),
         })
     }
@@ -665,6 +617,21 @@ mod tests {
         .to_string();
         assert!(err.contains("- WORKER_RETRY_BASE:"), "{err}");
         assert!(err.contains("- WORKER_LEASE:"), "{err}");
+    }
+
+    #[test]
+    fn domain_sections_are_left_to_their_domains() {
+        // TURN_URLS without TURN_SECRET is plaza-streaming's problem to report, not the kernel's.
+        let config = Config::from_vars(&vars(&[
+            ("TURN_URLS", "turn:t:3478"),
+            ("STREAM_OUTBOUND_QUEUE", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.vars().get("TURN_URLS").map(String::as_str),
+            Some("turn:t:3478"),
+            "kept for the sections"
+        );
     }
 
     #[test]

@@ -44,6 +44,7 @@ use crate::cache::Cache;
 use crate::config::Config;
 use crate::db::DbConn;
 use crate::db::{run_migrations, Db, PoolOptions, QueryLog};
+use crate::domain::{Domain, Started};
 use crate::error::ApiResult;
 use crate::jobs::{JobRegistry, JobServices, RunSummary, Worker, WorkerSettings};
 use crate::mail::Email;
@@ -258,6 +259,7 @@ type Customize = Box<dyn FnOnce(&mut Services) + Send>;
 pub struct TestAppBuilder {
     backend: TestBackend,
     configure: Vec<Configure>,
+    domains: Vec<Domain>,
     vars: HashMap<String, String>,
     redis: bool,
     customize: Vec<Customize>,
@@ -285,6 +287,17 @@ impl TestAppBuilder {
         f: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static,
     ) -> Self {
         self.configure.push(Arc::new(f));
+        self
+    }
+
+    /// Mounts a whole domain as the server does: its settings section parsed from this
+    /// builder's variables (so `.env(..)` reaches it) into `services.sections`, its routes, and
+    /// its per-process state, started with the test server, registered in the app, and
+    /// stopped (flushed) when the server stops or the [`TestApp`] drops.
+    #[must_use]
+    pub fn domain(mut self, domain: &'static Domain) -> Self {
+        self.configure.push(Arc::new(domain.configure));
+        self.domains.push(*domain);
         self
     }
 
@@ -329,6 +342,8 @@ impl TestAppBuilder {
         vars.extend(self.vars);
         vars.insert("DATABASE_URL".to_owned(), test_db.url.clone());
         let config = Config::from_vars(&vars).expect("a valid test configuration");
+        let sections = crate::domain::parse_settings(&self.domains, &vars)
+            .expect("valid settings for the test's domains");
 
         let (cache, bus) = if self.redis {
             let url = test_redis_url().expect("REDIS_URL for a Redis test app");
@@ -344,20 +359,26 @@ impl TestAppBuilder {
         } else {
             (Cache::in_memory(), Bus::in_memory())
         };
-        let mut services = Services::from_parts(config, test_db.db.clone(), cache, bus);
+        let mut services =
+            Services::from_parts(config, test_db.db.clone(), cache, bus).with_sections(sections);
         for f in self.customize {
             f(&mut services);
         }
 
         let configure = Arc::new(self.configure);
+        let domains = self.domains;
         let server_services = services.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             let system = actix_rt::System::new();
             system.block_on(async move {
+                // Started on the server's runtime, as `plaza serve` starts it beside its server.
+                let started = Arc::new(Started::start(&domains, &server_services));
+                let (app_started, stop_services) = (started.clone(), server_services.clone());
                 let server = HttpServer::new(move || {
-                    let configure = configure.clone();
+                    let (configure, started) = (configure.clone(), app_started.clone());
                     crate::http::app(&server_services, move |cfg| {
+                        started.register(cfg);
                         for f in configure.iter() {
                             f(cfg);
                         }
@@ -372,6 +393,8 @@ impl TestAppBuilder {
                 let running = server.run();
                 let _ = tx.send((addr, actix_rt::System::current(), running.handle()));
                 let _ = running.await;
+                // After the last request (the server stopped, or the TestApp dropped).
+                started.stop(&stop_services).await;
             });
         });
         let (addr, system, handle) = rx.recv().expect("the test server starts");
@@ -465,6 +488,7 @@ impl TestApp {
         TestAppBuilder {
             backend,
             configure: Vec::new(),
+            domains: Vec::new(),
             vars: HashMap::new(),
             redis: false,
             customize: Vec::new(),

@@ -12,7 +12,7 @@ use plaza_kernel::{
 };
 
 use crate::cache::{CachedPost, Changes, ReadCache};
-use crate::service::{self, CreatedReply, PostFilter};
+use crate::service::{self, requests, CreatedReply, PostFilter};
 use crate::types::{
     PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyEdit, ReplyOut, ReplyPatch,
     ReplyQuery, ReplyWrite,
@@ -98,18 +98,7 @@ pub async fn create_post(
     changes: Changes,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let post = if body.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
-        let names = body.tags.clone();
-        db.run(move |conn| service::prepare_tags(conn, names.as_deref()))
-            .await?;
-        db.transaction(move |conn| service::create_post(conn, &caller, &body))
-            .await?
-    } else {
-        // One INSERT after the reads: no transaction to open and commit.
-        db.write(move |conn| service::create_post(conn, &caller, &body))
-            .await?
-    };
+    let post = requests::publish_post(&db, caller, body.into_inner()).await?;
     changes.announce().await;
     Ok(HttpResponse::Created().json(post))
 }
@@ -253,20 +242,7 @@ async fn save_post(
     id: i64,
     patch: PostPatch,
 ) -> ApiResult<HttpResponse> {
-    // Only someone who may edit the post creates tags through it.
-    let check = caller.clone();
-    let names = patch.tags.clone();
-    db.run(move |conn| {
-        if let Some(post) = crate::model::find_post(conn, id)? {
-            service::ensure_can_edit(&check, post.author_id, "post")?;
-            service::prepare_tags(conn, names.as_deref())?;
-        }
-        Ok(())
-    })
-    .await?;
-    let post = db
-        .transaction(move |conn| service::update_post(conn, &caller, id, patch))
-        .await?;
+    let post = requests::edit_post(&db, caller, id, patch).await?;
     changes.announce().await;
     Ok(HttpResponse::Ok().json(post))
 }
@@ -291,9 +267,7 @@ pub async fn delete_post(
     changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    db.transaction(move |conn| service::delete_post(conn, &caller, id))
-        .await?;
+    requests::remove_post(&db, caller, id.into_inner()).await?;
     changes.announce().await;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -347,11 +321,7 @@ pub async fn create_reply(
     id: web::Path<i64>,
     body: ValidJson<ReplyWrite>,
 ) -> ApiResult<HttpResponse> {
-    let post_id = id.into_inner();
-    let body = body.into_inner();
-    let created = db
-        .transaction(move |conn| service::create_reply(conn, &caller, post_id, &body))
-        .await?;
+    let created = requests::publish_reply(&db, caller, id.into_inner(), body.into_inner()).await?;
     changes.announce().await;
     announce_reply(&req, &created).await;
     Ok(HttpResponse::Created().json(created.reply))
@@ -444,9 +414,7 @@ async fn save_reply(
     id: i64,
     patch: ReplyPatch,
 ) -> ApiResult<HttpResponse> {
-    let reply = db
-        .transaction(move |conn| service::update_reply(conn, &caller, id, patch))
-        .await?;
+    let reply = requests::edit_reply(&db, caller, id, patch).await?;
     changes.announce().await;
     Ok(HttpResponse::Ok().json(reply))
 }
@@ -471,9 +439,7 @@ pub async fn delete_reply(
     changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    db.transaction(move |conn| service::delete_reply(conn, &caller, id))
-        .await?;
+    requests::remove_reply(&db, caller, id.into_inner()).await?;
     changes.announce().await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -613,3 +613,83 @@ pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()
     )?;
     Ok(())
 }
+
+/// The forum's writes as a request makes them: each picks its own transaction (or none), so
+/// handlers only extract, call one of these, and answer.
+pub mod requests {
+    use plaza_kernel::{ApiResult, Caller, Db};
+
+    use super::CreatedReply;
+    use crate::types::{PostDetail, PostPatch, PostWrite, ReplyOut, ReplyPatch, ReplyWrite};
+
+    /// Creates a post. Tags that do not exist yet are created first, each committed on its
+    /// own; a post without tags is then one `INSERT` after its reads (no transaction to open
+    /// and commit), a post with tags one transaction with them.
+    pub async fn publish_post(db: &Db, caller: Caller, input: PostWrite) -> ApiResult<PostDetail> {
+        if input.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
+            let names = input.tags.clone();
+            db.run(move |conn| super::prepare_tags(conn, names.as_deref()))
+                .await?;
+            db.transaction(move |conn| super::create_post(conn, &caller, &input))
+                .await
+        } else {
+            db.write(move |conn| super::create_post(conn, &caller, &input))
+                .await
+        }
+    }
+
+    /// Changes a post (author or moderator). Only someone who may edit it creates tags
+    /// through it; the change itself is one transaction.
+    pub async fn edit_post(
+        db: &Db,
+        caller: Caller,
+        id: i64,
+        patch: PostPatch,
+    ) -> ApiResult<PostDetail> {
+        let (check, names) = (caller.clone(), patch.tags.clone());
+        db.run(move |conn| {
+            if let Some(post) = crate::model::find_post(conn, id)? {
+                super::ensure_can_edit(&check, post.author_id, "post")?;
+                super::prepare_tags(conn, names.as_deref())?;
+            }
+            Ok(())
+        })
+        .await?;
+        db.transaction(move |conn| super::update_post(conn, &caller, id, patch))
+            .await
+    }
+
+    /// Deletes a post with its replies (author or moderator), in one transaction.
+    pub async fn remove_post(db: &Db, caller: Caller, id: i64) -> ApiResult<()> {
+        db.transaction(move |conn| super::delete_post(conn, &caller, id))
+            .await
+    }
+
+    /// Answers a post or one of its top-level replies, in one transaction.
+    pub async fn publish_reply(
+        db: &Db,
+        caller: Caller,
+        post_id: i64,
+        input: ReplyWrite,
+    ) -> ApiResult<CreatedReply> {
+        db.transaction(move |conn| super::create_reply(conn, &caller, post_id, &input))
+            .await
+    }
+
+    /// Changes a reply's text (author or moderator), in one transaction.
+    pub async fn edit_reply(
+        db: &Db,
+        caller: Caller,
+        id: i64,
+        patch: ReplyPatch,
+    ) -> ApiResult<ReplyOut> {
+        db.transaction(move |conn| super::update_reply(conn, &caller, id, patch))
+            .await
+    }
+
+    /// Deletes a reply (author or moderator), in one transaction.
+    pub async fn remove_reply(db: &Db, caller: Caller, id: i64) -> ApiResult<()> {
+        db.transaction(move |conn| super::delete_reply(conn, &caller, id))
+            .await
+    }
+}

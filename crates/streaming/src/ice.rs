@@ -10,10 +10,11 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
-use plaza_kernel::config::StreamingConfig;
 use serde::Serialize;
 use sha1::Sha1;
 use utoipa::ToSchema;
+
+use crate::settings::StreamingSettings;
 
 /// One entry of `RTCConfiguration.iceServers`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, ToSchema)]
@@ -52,7 +53,7 @@ pub fn turn_credentials(secret: &str, user: &str, expires: i64) -> (String, Stri
 }
 
 /// The ICE servers for `user` (a user id, or `anonymous`) at `now`.
-pub fn ice_servers(config: &StreamingConfig, user: &str, now: DateTime<Utc>) -> IceServers {
+pub fn ice_servers(config: &StreamingSettings, user: &str, now: DateTime<Utc>) -> IceServers {
     let mut servers = Vec::new();
     if !config.stun_urls.is_empty() {
         servers.push(IceServer {
@@ -102,7 +103,7 @@ mod tests {
         );
     }
 
-    fn config(turn: bool) -> StreamingConfig {
+    fn config(turn: bool) -> StreamingSettings {
         let mut vars = std::collections::HashMap::new();
         vars.insert(
             "STUN_URLS".to_owned(),
@@ -116,7 +117,10 @@ mod tests {
             vars.insert("TURN_SECRET".to_owned(), "north".to_owned());
             vars.insert("TURN_TTL".to_owned(), "1h".to_owned());
         }
-        plaza_kernel::Config::from_vars(&vars).unwrap().streaming
+        let mut env = plaza_kernel::settings::Env::new(&vars);
+        let settings = <StreamingSettings as plaza_kernel::settings::Section>::from_env(&mut env);
+        env.finish().unwrap();
+        settings
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 use plaza_kernel::jobs::{Job, JobContext, JobError, JobRegistry, Schedule};
 use plaza_kernel::realtime::Hub;
+use plaza_kernel::settings::{Env, Section};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::reaper;
 use crate::runtime::ENDPOINT;
+use crate::settings::StreamingSettings;
 
 /// Closes connections whose process stopped sending heartbeats, ends live streams whose
 /// creator is gone, and tells the peers still connected (see [`reaper`]).
@@ -37,7 +39,10 @@ async fn reap_streams(ctx: JobContext, _: ReapStreams) -> Result<(), JobError> {
         ctx.bus.get_ref().clone(),
         &ctx.metrics,
     );
-    reaper::reap(&ctx.db, &hub, reaper::stale_after(&ctx.config))
+    // Jobs see the kernel's services, not the sections: the section is read again from the
+    // variables the configuration came from (checked at start, so any problem was reported).
+    let settings = StreamingSettings::from_env(&mut Env::new(ctx.config.vars()));
+    reaper::reap(&ctx.db, &hub, reaper::stale_after(&settings))
         .await
         .map_err(|e| JobError::retry(e.detail()))?;
     Ok(())

@@ -10,8 +10,59 @@
 //! drops delta frames first and never signalling, and each stream is a room on the Bus, so
 //! peers connected to different `plaza serve` processes sharing Redis are in one stream.
 //!
-//! Mount it with [`configure`] in an actix app whose app data holds the kernel's `Db`, `Cache`,
-//! `Config`, `TokenCodec` and `Realtime` (all registered by `Services::register`).
+//! The server plugs it in through [`DOMAIN`]: its settings section ([`StreamingSettings`],
+//! `STREAM_*`, `STUN_URLS`, `TURN_*`), routes, OpenAPI document, the reaper job, its counts, and
+//! the per-process [`Runtime`](runtime::Runtime) started with the server and flushed at
+//! shutdown. Mounted alone, [`configure`] needs the kernel's `Db`, `Cache`, `Config`,
+//! `TokenCodec`, `Metrics` and `Realtime` in app data (all registered by `Services::register`),
+//! and reads `web::Data<StreamingSettings>` when there is one (the defaults otherwise).
+//!
+//! ```no_run
+//! use actix_web::{web, HttpServer};
+//! use plaza_kernel::domain::{parse_settings, Started};
+//! use plaza_kernel::{http, Config, Services};
+//! use plaza_streaming::StreamingSettings;
+//!
+//! /// Only the routes, with settings built in code.
+//! async fn routes_alone() -> Result<(), Box<dyn std::error::Error>> {
+//!     let services = Services::connect(Config::load()?).await?;
+//!     HttpServer::new(move || {
+//!         http::app(&services, |cfg| {
+//!             cfg.app_data(web::Data::new(StreamingSettings::defaults()));
+//!             plaza_streaming::configure(cfg);
+//!         })
+//!     })
+//!     .bind(("127.0.0.1", 8000))?
+//!     .run()
+//!     .await?;
+//!     Ok(())
+//! }
+//!
+//! /// The whole domain, as the server mounts it: settings from the environment, the runtime
+//! /// started with the server and flushed when it stops.
+//! async fn whole_domain() -> Result<(), Box<dyn std::error::Error>> {
+//!     let domains = [plaza_streaming::DOMAIN];
+//!     let config = Config::load()?;
+//!     let sections = parse_settings(&domains, config.vars())?;
+//!     let services = Services::connect(config).await?.with_sections(sections);
+//!     let started = std::sync::Arc::new(Started::start(&domains, &services));
+//!     let (app_services, app_started) = (services.clone(), started.clone());
+//!     HttpServer::new(move || {
+//!         let started = app_started.clone();
+//!         http::app(&app_services, move |cfg| {
+//!             started.register(cfg);
+//!             for domain in &domains {
+//!                 (domain.configure)(cfg);
+//!             }
+//!         })
+//!     })
+//!     .bind(("127.0.0.1", 8000))?
+//!     .run()
+//!     .await?;
+//!     started.stop(&services).await;
+//!     Ok(())
+//! }
+//! ```
 
 pub mod ice;
 pub mod jobs;
@@ -22,28 +73,31 @@ pub mod routes;
 pub mod runtime;
 pub mod service;
 mod session;
+pub mod settings;
 pub mod types;
 
 use actix_web::web;
 use diesel::prelude::*;
 use plaza_kernel::counts::Counts;
+use plaza_kernel::domain::Domain;
 use plaza_kernel::schema::video_streams;
 use plaza_kernel::Realtime;
 use utoipa::OpenApi;
 
 pub use jobs::register_jobs;
 pub use session::webrtc_socket;
+pub use settings::StreamingSettings;
 
-/// Live video, as a Plaza server mounts it: `/ws/webrtc/` and `/api/v1/streams/`, the reaper
-/// and the statistics jobs, and the `live_streams` and `open_websockets` counts.
-pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
+/// The streaming domain, as the server plugs it in: settings, routes, OpenAPI, the reaper,
+/// `live_streams` and `open_websockets`, and this process's [`Runtime`](runtime::Runtime).
+pub const DOMAIN: Domain = Domain {
     name: "streaming",
-    settings: |_, _| {},
+    settings: |env, sections| sections.parse::<StreamingSettings>(env),
     configure,
-    openapi: <ApiDoc as OpenApi>::openapi,
+    openapi: || <ApiDoc as OpenApi>::openapi(),
     jobs: register_jobs,
     counts: |counts, services| add_counts(counts, services.realtime.clone()),
-    start: |_| None,
+    start: runtime::start,
 };
 
 /// The OpenAPI description of this crate's endpoints.

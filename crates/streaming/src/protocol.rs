@@ -7,8 +7,10 @@
 
 use std::borrow::Cow;
 
+use actix_web::http::StatusCode;
 use bytes::Bytes;
 use bytestring::ByteString;
+use plaza_kernel::ApiError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -24,48 +26,67 @@ pub const MAX_TITLE_CHARS: usize = 200;
 /// Longest stream description, in characters.
 pub const MAX_DESCRIPTION_CHARS: usize = 5000;
 
-/// Machine codes of `error` messages.
-pub mod codes {
+/// The machine code of an `error` message, as the protocol spells it (`snake_case`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
     /// The text is not JSON.
-    pub const INVALID_JSON: &str = "invalid_json";
+    InvalidJson,
     /// JSON, but not a message of the protocol (wrong shape, type or value).
-    pub const INVALID_MESSAGE: &str = "invalid_message";
+    InvalidMessage,
     /// A required field is missing.
-    pub const MISSING_FIELD: &str = "missing_field";
+    MissingField,
     /// `type` names no message of the protocol.
-    pub const UNKNOWN_TYPE: &str = "unknown_type";
+    UnknownType,
     /// The message is over `STREAM_MAX_MESSAGE_BYTES`.
-    pub const MESSAGE_TOO_LARGE: &str = "message_too_large";
+    MessageTooLarge,
     /// The action needs an authenticated caller.
-    pub const NOT_AUTHENTICATED: &str = "not_authenticated";
+    NotAuthenticated,
     /// The caller may not do this.
-    pub const PERMISSION_DENIED: &str = "permission_denied";
+    PermissionDenied,
     /// No stream with this id.
-    pub const STREAM_NOT_FOUND: &str = "stream_not_found";
+    StreamNotFound,
     /// The stream has ended.
-    pub const STREAM_NOT_LIVE: &str = "stream_not_live";
+    StreamNotLive,
     /// No peer with this id in the stream.
-    pub const PEER_NOT_FOUND: &str = "peer_not_found";
+    PeerNotFound,
     /// The action needs the connection to be in a stream.
-    pub const NOT_IN_STREAM: &str = "not_in_stream";
+    NotInStream,
     /// A dependency (database, bus) is unavailable; retry.
-    pub const UNAVAILABLE: &str = "unavailable";
+    Unavailable,
     /// Something broke on the server.
-    pub const INTERNAL_ERROR: &str = "internal_error";
+    InternalError,
 }
 
-/// A message the client sent that the server refuses, with the `error` reply's code.
+impl ErrorCode {
+    /// The code of a service error: the one place where the kernel's [`ApiError`] becomes a
+    /// protocol error, by its status. The service looks up streams only, so its 404 is
+    /// `stream_not_found` and its 409 (a stream that is no longer live) `stream_not_live`.
+    pub fn of(err: &ApiError) -> Self {
+        match err.status() {
+            StatusCode::UNAUTHORIZED => Self::NotAuthenticated,
+            StatusCode::FORBIDDEN => Self::PermissionDenied,
+            StatusCode::NOT_FOUND => Self::StreamNotFound,
+            StatusCode::CONFLICT => Self::StreamNotLive,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => Self::Unavailable,
+            _ => Self::InternalError,
+        }
+    }
+}
+
+/// The `error` reply to a message the server refuses: its code and a human message. Parsing
+/// refuses with one directly; a service error becomes one through [`ErrorCode::of`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Refusal {
-    /// One of [`codes`].
-    pub code: &'static str,
+    /// The machine code.
+    pub code: ErrorCode,
     /// Human readable.
     pub message: String,
 }
 
 impl Refusal {
     /// A refusal with `code`.
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
@@ -79,6 +100,24 @@ impl Refusal {
             message: &self.message,
         }
         .to_text()
+    }
+}
+
+impl From<&ApiError> for Refusal {
+    /// The service's error as the protocol's: its code mapped by [`ErrorCode::of`], its detail
+    /// (always safe to show) as the message. A server-side error ends here rather than in the
+    /// HTTP middleware, so its cause is logged here, once.
+    fn from(err: &ApiError) -> Self {
+        if err.status().is_server_error() {
+            tracing::warn!(error = %err, "a signalling request failed");
+        }
+        Self::new(ErrorCode::of(err), err.detail().to_owned())
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(err: ApiError) -> Self {
+        Self::from(&err)
     }
 }
 
@@ -232,17 +271,17 @@ struct VideoFrameIn<'a> {
 pub fn parse(text: &str) -> Result<ClientMessage<'_>, Refusal> {
     let head: Head<'_> = serde_json::from_str(text).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            Refusal::new(codes::INVALID_JSON, "Malformed JSON.")
+            Refusal::new(ErrorCode::InvalidJson, "Malformed JSON.")
         } else {
             Refusal::new(
-                codes::INVALID_MESSAGE,
+                ErrorCode::InvalidMessage,
                 "A message must be a JSON object with a \"type\".",
             )
         }
     })?;
     let kind = head
         .kind
-        .ok_or_else(|| Refusal::new(codes::MISSING_FIELD, "Field \"type\" is required."))?;
+        .ok_or_else(|| Refusal::new(ErrorCode::MissingField, "Field \"type\" is required."))?;
     Ok(match kind.as_ref() {
         "create_stream" => {
             let body: CreateStreamIn = fields(text)?;
@@ -291,7 +330,7 @@ pub fn parse(text: &str) -> Result<ClientMessage<'_>, Refusal> {
         other => {
             let shown: String = other.chars().take(64).collect();
             return Err(Refusal::new(
-                codes::UNKNOWN_TYPE,
+                ErrorCode::UnknownType,
                 format!("Unknown message type \"{shown}\"."),
             ));
         }
@@ -310,19 +349,19 @@ fn fields<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, Refusal> {
             .and_then(|rest| rest.split('`').next())
         {
             return Refusal::new(
-                codes::MISSING_FIELD,
+                ErrorCode::MissingField,
                 format!("Field \"{field}\" is required."),
             );
         }
         let reason = message.split(" at line ").next().unwrap_or(&message);
         if path.is_empty() || path == "." {
             Refusal::new(
-                codes::INVALID_MESSAGE,
+                ErrorCode::InvalidMessage,
                 format!("Invalid message: {reason}."),
             )
         } else {
             Refusal::new(
-                codes::INVALID_MESSAGE,
+                ErrorCode::InvalidMessage,
                 format!("Invalid field \"{path}\": {reason}."),
             )
         }
@@ -333,20 +372,20 @@ fn create_stream(body: CreateStreamIn) -> Result<CreateStream, Refusal> {
     let title = body.title.trim().to_owned();
     if title.is_empty() {
         return Err(Refusal::new(
-            codes::INVALID_MESSAGE,
+            ErrorCode::InvalidMessage,
             "Field \"title\" may not be blank.",
         ));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
         return Err(Refusal::new(
-            codes::INVALID_MESSAGE,
+            ErrorCode::InvalidMessage,
             format!("Field \"title\" may not exceed {MAX_TITLE_CHARS} characters."),
         ));
     }
     let description = body.description.unwrap_or_default();
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(Refusal::new(
-            codes::INVALID_MESSAGE,
+            ErrorCode::InvalidMessage,
             format!("Field \"description\" may not exceed {MAX_DESCRIPTION_CHARS} characters."),
         ));
     }
@@ -365,30 +404,30 @@ fn signal<'a>(
 ) -> Result<Signal<'a>, Refusal> {
     if !payload.get().starts_with('{') {
         return Err(Refusal::new(
-            codes::INVALID_MESSAGE,
+            ErrorCode::InvalidMessage,
             format!("Field \"{field}\" must be an object."),
         ));
     }
-    let target = match target {
-        None if target_required => {
-            return Err(Refusal::new(
-                codes::MISSING_FIELD,
-                "Field \"target_peer\" is required (a peer id or \"broadcast\").",
-            ))
-        }
-        None | Some("broadcast") => Target::Everyone,
-        Some(peer) => Target::Peer(
-            Uuid::parse_str(peer)
-                .map_err(|_| Refusal::new(codes::PEER_NOT_FOUND, "No such peer in this stream."))?,
-        ),
-    };
+    let target =
+        match target {
+            None if target_required => {
+                return Err(Refusal::new(
+                    ErrorCode::MissingField,
+                    "Field \"target_peer\" is required (a peer id or \"broadcast\").",
+                ))
+            }
+            None | Some("broadcast") => Target::Everyone,
+            Some(peer) => Target::Peer(Uuid::parse_str(peer).map_err(|_| {
+                Refusal::new(ErrorCode::PeerNotFound, "No such peer in this stream.")
+            })?),
+        };
     Ok(Signal { payload, target })
 }
 
 fn video_frame<'a>(body: &VideoFrameIn<'a>) -> Result<VideoFrame<'a>, Refusal> {
     if !body.frame_data.get().starts_with('"') {
         return Err(Refusal::new(
-            codes::INVALID_MESSAGE,
+            ErrorCode::InvalidMessage,
             "Field \"frame_data\" must be a base64 string.",
         ));
     }
@@ -397,7 +436,7 @@ fn video_frame<'a>(body: &VideoFrameIn<'a>) -> Result<VideoFrame<'a>, Refusal> {
         "deltaframe" => FrameKind::Delta,
         _ => {
             return Err(Refusal::new(
-                codes::INVALID_MESSAGE,
+                ErrorCode::InvalidMessage,
                 "Field \"frame_type\" must be \"keyframe\" or \"deltaframe\".",
             ))
         }
@@ -406,7 +445,7 @@ fn video_frame<'a>(body: &VideoFrameIn<'a>) -> Result<VideoFrame<'a>, Refusal> {
     if let Some(t) = timestamp {
         if serde_json::from_str::<f64>(t.get()).is_err() {
             return Err(Refusal::new(
-                codes::INVALID_MESSAGE,
+                ErrorCode::InvalidMessage,
                 "Field \"timestamp\" must be a number.",
             ));
         }
@@ -521,8 +560,8 @@ pub enum ServerMessage<'a> {
     Pong,
     /// A refused message; the connection stays usable.
     Error {
-        /// One of [`codes`].
-        code: &'a str,
+        /// What went wrong, for machines.
+        code: ErrorCode,
         /// Human readable.
         message: &'a str,
     },
@@ -635,21 +674,21 @@ mod tests {
 
     #[test]
     fn refuses_with_the_right_code() {
-        assert_eq!(refusal("{not json").code, codes::INVALID_JSON);
-        assert_eq!(refusal("").code, codes::INVALID_JSON);
-        assert_eq!(refusal("[1,2]").code, codes::INVALID_MESSAGE);
-        assert_eq!(refusal(r#"{"title":"x"}"#).code, codes::MISSING_FIELD);
-        assert_eq!(refusal(r#"{"type":7}"#).code, codes::INVALID_MESSAGE);
-        assert_eq!(refusal(r#"{"type":"dance"}"#).code, codes::UNKNOWN_TYPE);
+        assert_eq!(refusal("{not json").code, ErrorCode::InvalidJson);
+        assert_eq!(refusal("").code, ErrorCode::InvalidJson);
+        assert_eq!(refusal("[1,2]").code, ErrorCode::InvalidMessage);
+        assert_eq!(refusal(r#"{"title":"x"}"#).code, ErrorCode::MissingField);
+        assert_eq!(refusal(r#"{"type":7}"#).code, ErrorCode::InvalidMessage);
+        assert_eq!(refusal(r#"{"type":"dance"}"#).code, ErrorCode::UnknownType);
         let missing = refusal(r#"{"type":"join_stream"}"#);
-        assert_eq!(missing.code, codes::MISSING_FIELD);
+        assert_eq!(missing.code, ErrorCode::MissingField);
         assert!(missing.message.contains("stream_id"), "{missing:?}");
         let wrong = refusal(r#"{"type":"join_stream","stream_id":5}"#);
-        assert_eq!(wrong.code, codes::INVALID_MESSAGE);
+        assert_eq!(wrong.code, ErrorCode::InvalidMessage);
         assert!(wrong.message.contains("stream_id"), "{wrong:?}");
         assert_eq!(
             refusal(r#"{"type":"create_stream","title":"  "}"#).code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
         assert_eq!(
             refusal(&format!(
@@ -657,35 +696,35 @@ mod tests {
                 "x".repeat(201)
             ))
             .code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
         assert_eq!(
             refusal(r#"{"type":"answer","answer":{"sdp":"x"}}"#).code,
-            codes::MISSING_FIELD
+            ErrorCode::MissingField
         );
         assert_eq!(
             refusal(r#"{"type":"offer","offer":"sdp"}"#).code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
         assert_eq!(
             refusal(r#"{"type":"offer","offer":{},"target_peer":"nobody"}"#).code,
-            codes::PEER_NOT_FOUND
+            ErrorCode::PeerNotFound
         );
         assert_eq!(
             refusal(r#"{"type":"video_frame","frame_data":"QQ==","frame_type":"bframe"}"#).code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
         assert_eq!(
             refusal(r#"{"type":"video_frame","frame_data":12,"frame_type":"keyframe"}"#).code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
         assert_eq!(
             refusal(r#"{"type":"video_frame","frame_type":"keyframe"}"#).code,
-            codes::MISSING_FIELD
+            ErrorCode::MissingField
         );
         assert_eq!(
             refusal(r#"{"type":"video_frame","frame_data":"QQ==","frame_type":"keyframe","timestamp":"soon"}"#).code,
-            codes::INVALID_MESSAGE
+            ErrorCode::InvalidMessage
         );
     }
 
@@ -728,6 +767,55 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_spelled_as_the_contract_says() {
+        let spelled = |code: ErrorCode| serde_json::to_value(code).unwrap();
+        for (code, text) in [
+            (ErrorCode::InvalidJson, "invalid_json"),
+            (ErrorCode::InvalidMessage, "invalid_message"),
+            (ErrorCode::MissingField, "missing_field"),
+            (ErrorCode::UnknownType, "unknown_type"),
+            (ErrorCode::MessageTooLarge, "message_too_large"),
+            (ErrorCode::NotAuthenticated, "not_authenticated"),
+            (ErrorCode::PermissionDenied, "permission_denied"),
+            (ErrorCode::StreamNotFound, "stream_not_found"),
+            (ErrorCode::StreamNotLive, "stream_not_live"),
+            (ErrorCode::PeerNotFound, "peer_not_found"),
+            (ErrorCode::NotInStream, "not_in_stream"),
+            (ErrorCode::Unavailable, "unavailable"),
+            (ErrorCode::InternalError, "internal_error"),
+        ] {
+            assert_eq!(spelled(code), text);
+        }
+    }
+
+    #[test]
+    fn service_errors_map_to_protocol_codes_with_their_detail() {
+        let cases = [
+            (
+                ApiError::not_found("No such stream."),
+                ErrorCode::StreamNotFound,
+            ),
+            (
+                ApiError::conflict("This stream has ended."),
+                ErrorCode::StreamNotLive,
+            ),
+            (ApiError::not_authenticated(), ErrorCode::NotAuthenticated),
+            (ApiError::forbidden(), ErrorCode::PermissionDenied),
+            (
+                ApiError::unavailable("Retry.", "bus down"),
+                ErrorCode::Unavailable,
+            ),
+            (ApiError::internal("boom"), ErrorCode::InternalError),
+            (ApiError::bad_request("odd"), ErrorCode::InternalError),
+        ];
+        for (err, code) in cases {
+            let refusal = Refusal::from(&err);
+            assert_eq!(refusal.code, code, "{err:?}");
+            assert_eq!(refusal.message, err.detail());
+        }
+    }
+
+    #[test]
     fn replies_match_the_contract() {
         let text = ServerMessage::StreamCreated {
             stream_id: "s",
@@ -741,7 +829,7 @@ mod tests {
         );
         assert_eq!(&*ServerMessage::Pong.to_text(), r#"{"type":"pong"}"#);
         assert_eq!(
-            &*Refusal::new(codes::NOT_IN_STREAM, "Join a stream first.").to_message(),
+            &*Refusal::new(ErrorCode::NotInStream, "Join a stream first.").to_message(),
             r#"{"type":"error","code":"not_in_stream","message":"Join a stream first."}"#
         );
     }

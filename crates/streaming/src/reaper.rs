@@ -7,16 +7,17 @@
 use std::time::Duration;
 
 use plaza_kernel::realtime::{Hub, OutMessage};
-use plaza_kernel::{ApiResult, Config, Db};
+use plaza_kernel::{ApiResult, Db};
 
 use crate::protocol::ServerMessage;
 use crate::runtime::room_name;
 use crate::service::{self, Reaped};
+use crate::settings::StreamingSettings;
 
 /// How old a heartbeat may be before its connection counts as dead: four flush intervals,
 /// and never less than a minute (a busy database or a paused process is not a dead one).
-pub fn stale_after(config: &Config) -> Duration {
-    (config.streaming.stats_flush_interval * 4).max(Duration::from_secs(60))
+pub fn stale_after(settings: &StreamingSettings) -> Duration {
+    (settings.stats_flush_interval * 4).max(Duration::from_secs(60))
 }
 
 /// Reaps what processes that died left behind, and announces it to the peers still connected.

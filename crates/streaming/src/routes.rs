@@ -2,24 +2,25 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
 use diesel::prelude::*;
+use plaza_kernel::db::like;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::realtime::OutMessage;
 use plaza_kernel::schema::video_streams;
 use plaza_kernel::{
-    ApiError, ApiResult, Caller, Config, Db, DbConn, MaybeCaller, Page, PageRequest, Realtime,
-    ValidQuery,
+    ApiError, ApiResult, Caller, Db, DbConn, MaybeCaller, Page, PageRequest, ValidQuery,
 };
 use plaza_users::public::{authors_by_id, Author};
 
 use crate::ice::{self, IceServers};
 use crate::model::{self, StatsDelta, StreamRow};
 use crate::protocol::ServerMessage;
-use crate::runtime::{room_name, Runtime};
+use crate::runtime::{room_name, ProcessRuntime, Runtime};
 use crate::service;
+use crate::settings::StreamingSettings;
 use crate::types::{
     Ordering, PeerView, StatusFilter, StreamDetail, StreamFilters, StreamStatistics, StreamSummary,
 };
@@ -53,23 +54,13 @@ fn filtered<'a>(
         query = query.filter(video_streams::owner_id.eq(owner));
     }
     for term in filters.search.iter().flat_map(|s| s.split_whitespace()) {
-        query = query.filter(video_streams::title.like(like_pattern(term)).escape('\\'));
+        query = query.filter(
+            video_streams::title
+                .like(like::contains(term))
+                .escape(like::ESCAPE),
+        );
     }
     query
-}
-
-/// `%term%` with LIKE's wildcards in `term` taken literally.
-fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// Lists streams: public ones, the caller's own, and every stream for staff.
@@ -155,10 +146,8 @@ pub async fn get_stream(
     id: web::Path<String>,
     caller: MaybeCaller,
     db: web::Data<Db>,
-    realtime: web::Data<Realtime>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> ApiResult<HttpResponse> {
-    let runtime = Runtime::get(&realtime, &db, &config);
     let detail = load_detail(&db, &runtime, id.into_inner(), caller.0.is_some()).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
@@ -231,10 +220,8 @@ pub async fn end_stream(
     id: web::Path<String>,
     caller: Caller,
     db: web::Data<Db>,
-    realtime: web::Data<Realtime>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> ApiResult<HttpResponse> {
-    let runtime = Runtime::get(&realtime, &db, &config);
     let id = id.into_inner();
     let stream = {
         let (id, caller) = (id.clone(), caller.clone());
@@ -268,24 +255,12 @@ pub async fn end_stream(
     ),
     security((), ("jwt" = []), ("api_key" = []))
 )]
-pub async fn get_ice_servers(
-    caller: MaybeCaller,
-    config: web::Data<Config>,
-) -> ApiResult<HttpResponse> {
+pub async fn get_ice_servers(req: HttpRequest, caller: MaybeCaller) -> ApiResult<HttpResponse> {
+    let settings = StreamingSettings::of(&req);
     let user = match caller.0 {
         Some(caller) => caller.id.to_string(),
-        None if config.streaming.allow_anonymous => "anonymous".to_owned(),
+        None if settings.allow_anonymous => "anonymous".to_owned(),
         None => return Err(ApiError::not_authenticated()),
     };
-    Ok(HttpResponse::Ok().json(ice::ice_servers(&config.streaming, &user, Utc::now())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
-    }
+    Ok(HttpResponse::Ok().json(ice::ice_servers(&settings, &user, Utc::now())))
 }

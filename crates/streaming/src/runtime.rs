@@ -2,19 +2,26 @@
 //! memberships it holds (counted in memory, never written per frame), and the task that
 //! flushes them every `STREAM_STATS_FLUSH_INTERVAL` together with the heartbeat that tells the
 //! reaper this process is alive.
+//!
+//! [`DOMAIN`](crate::DOMAIN)'s `start` creates it with the server ([`start`]), registers it as
+//! app data and, at shutdown, flushes what is still buffered. Handlers take it as
+//! [`ProcessRuntime`].
 
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use plaza_kernel::domain::{Running, StopFuture};
+use plaza_kernel::realtime::{Hub, Outbound, OutboundCounters, SocketSettings};
 use plaza_kernel::sync::lock;
+use plaza_kernel::{ApiError, Db, Realtime, Services};
 use std::collections::{BTreeMap, HashMap};
+use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use plaza_kernel::realtime::{Hub, Outbound, OutboundCounters, SocketSettings};
-use plaza_kernel::{Config, Db, Realtime};
 use uuid::Uuid;
 
 use crate::model::StatsDelta;
 use crate::service::{self, Flush};
+use crate::settings::StreamingSettings;
 
 /// The hub endpoint name (metrics label, bus topic prefix).
 pub const ENDPOINT: &str = "webrtc";
@@ -30,11 +37,10 @@ pub struct Runtime {
     pub hub: Hub,
     /// The database.
     pub db: Db,
-    /// Socket limits.
-    pub settings: SocketSettings,
-    /// Anonymous viewers may join public streams.
-    pub allow_anonymous: bool,
-    flush_interval: Duration,
+    /// The settings it was started with.
+    pub settings: web::Data<StreamingSettings>,
+    /// Socket limits, from `settings`.
+    pub socket: SocketSettings,
     memberships: Mutex<HashMap<i64, Arc<MembershipStats>>>,
     flusher_started: AtomicBool,
 }
@@ -48,14 +54,18 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// This process's runtime, created (and its flusher started) on first use.
-    pub fn get(realtime: &Realtime, db: &Db, config: &Config) -> Arc<Self> {
+    /// Starts this process's runtime — one per [`Realtime`] — and its periodic flush; when it
+    /// is already running, returns it. Needs a Tokio runtime (the flush is a task).
+    pub fn start(
+        realtime: &Realtime,
+        db: &Db,
+        settings: web::Data<StreamingSettings>,
+    ) -> Arc<Self> {
         let runtime = realtime.state(|| Self {
             hub: realtime.hub(ENDPOINT),
             db: db.clone(),
-            settings: SocketSettings::from_config(&config.streaming),
-            allow_anonymous: config.streaming.allow_anonymous,
-            flush_interval: config.streaming.stats_flush_interval,
+            socket: settings.socket(),
+            settings,
             memberships: Mutex::new(HashMap::new()),
             flusher_started: AtomicBool::new(false),
         });
@@ -149,7 +159,7 @@ impl Runtime {
 }
 
 async fn flush_periodically(runtime: std::sync::Weak<Runtime>) {
-    let Some(interval) = runtime.upgrade().map(|r| r.flush_interval) else {
+    let Some(interval) = runtime.upgrade().map(|r| r.settings.stats_flush_interval) else {
         return;
     };
     let mut ticker = tokio::time::interval(interval);
@@ -161,6 +171,65 @@ async fn flush_periodically(runtime: std::sync::Weak<Runtime>) {
             return;
         };
         runtime.flush().await;
+    }
+}
+
+/// The streaming domain's `start`: this process's [`Runtime`], registered as app data and
+/// flushed one last time at shutdown.
+pub fn start(services: &Services) -> Option<Box<dyn Running>> {
+    let settings = services.sections.get_or_default::<StreamingSettings>();
+    let runtime = Runtime::start(&services.realtime, &services.db, settings);
+    Some(Box::new(Started(runtime)))
+}
+
+/// The started runtime, as the domain contract holds it.
+struct Started(Arc<Runtime>);
+
+impl Running for Started {
+    fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::from(self.0.clone()));
+    }
+
+    fn stop<'a>(&'a self, _: &'a Services) -> StopFuture<'a> {
+        // After the last request and the last departure: what the periodic flush has not
+        // written yet would otherwise be lost with the process.
+        Box::pin(self.0.flush())
+    }
+}
+
+/// This process's [`Runtime`], as a handler argument: the one the domain's `start`
+/// registered or, in an app that mounts [`configure`](crate::configure) without starting the
+/// domain, the process's own, started on first use with the settings in app data (defaults
+/// without them). Needs `Realtime` and `Db` in app data.
+#[derive(Clone, Debug)]
+pub struct ProcessRuntime(pub Arc<Runtime>);
+
+impl std::ops::Deref for ProcessRuntime {
+    type Target = Arc<Runtime>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl FromRequest for ProcessRuntime {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(runtime) = req.app_data::<web::Data<Runtime>>() {
+            return ready(Ok(Self(runtime.clone().into_inner())));
+        }
+        let (Some(realtime), Some(db)) = (
+            req.app_data::<web::Data<Realtime>>(),
+            req.app_data::<web::Data<Db>>(),
+        ) else {
+            return ready(Err(ApiError::internal(
+                "plaza-streaming needs Realtime and Db in app data",
+            )));
+        };
+        let runtime = Runtime::start(realtime, db, StreamingSettings::of(req));
+        ready(Ok(Self(runtime)))
     }
 }
 
@@ -254,6 +323,8 @@ impl MembershipStats {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use plaza_kernel::realtime::{Delivery, OutMessage, QueueLimits};
 

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
 use plaza_kernel::{ApiError, ApiResult, Caller, DbConn};
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::model::{
     self, end_reason, ConnectionRow, NewConnection, NewStream, StatsDelta, StreamRow,
 };
-use crate::protocol::{codes, CreateStream, PeerInfo, PeerUser, Refusal};
+use crate::protocol::{CreateStream, PeerInfo, PeerUser};
 
 /// Who is joining: the connection's identity in the protocol and where it is held.
 #[derive(Clone, Debug)]
@@ -96,18 +97,15 @@ pub struct Joined {
 }
 
 /// Joins `peer` to a live stream: anyone authenticated may join; an anonymous viewer only a
-/// public stream, and only when `allow_anonymous`.
+/// public stream, and only when `allow_anonymous` (refusals as [`check_joinable`]).
 pub fn join_stream(
     conn: &mut DbConn,
     stream_id: &str,
     caller: Option<&Caller>,
     allow_anonymous: bool,
     peer: &PeerSpec,
-) -> ApiResult<Result<Joined, Refusal>> {
-    let stream = match check_joinable(conn, stream_id, caller, allow_anonymous)? {
-        Ok(stream) => stream,
-        Err(refusal) => return Ok(Err(refusal)),
-    };
+) -> ApiResult<Joined> {
+    let stream = check_joinable(conn, stream_id, caller, allow_anonymous)?;
     let now = plaza_kernel::time::now();
     // Count first: the UPDATE takes the stream row's exclusive lock before the insert's
     // foreign-key check would take a shared one. The other way round, two viewers joining at
@@ -115,44 +113,42 @@ pub fn join_stream(
     model::count_join(conn, stream_id, now)?;
     let connection_id = model::insert_connection(conn, &peer.connection(stream_id, false, now))?;
     let peers = peers_of(conn, stream_id, Some(peer.peer_id))?;
-    Ok(Ok(Joined {
+    Ok(Joined {
         stream,
         connection_id,
         peers,
-    }))
+    })
 }
 
-/// The stream, if `caller` may join it now: it exists, is live, and an anonymous caller
-/// joins only a public stream when `allow_anonymous`.
+/// The stream, if `caller` may join it now: it exists (404 otherwise), is live (409), and an
+/// anonymous caller joins only a public stream when `allow_anonymous` (401).
 pub fn check_joinable(
     conn: &mut DbConn,
     stream_id: &str,
     caller: Option<&Caller>,
     allow_anonymous: bool,
-) -> ApiResult<Result<StreamRow, Refusal>> {
+) -> ApiResult<StreamRow> {
     let stream = match model::find_stream(conn, stream_id) {
         Ok(stream) => stream,
-        Err(diesel::result::Error::NotFound) => return Ok(Err(stream_not_found())),
+        Err(diesel::result::Error::NotFound) => return Err(stream_not_found()),
         Err(err) => return Err(err.into()),
     };
     if !stream.is_live() {
-        return Ok(Err(Refusal::new(
-            codes::STREAM_NOT_LIVE,
-            "This stream has ended.",
-        )));
+        return Err(ApiError::conflict("This stream has ended."));
     }
     if caller.is_none() && !(allow_anonymous && stream.is_public) {
-        return Ok(Err(Refusal::new(
-            codes::NOT_AUTHENTICATED,
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
             "Authentication is required to join this stream.",
-        )));
+        ));
     }
-    Ok(Ok(stream))
+    Ok(stream)
 }
 
-/// The refusal for an unknown stream.
-pub fn stream_not_found() -> Refusal {
-    Refusal::new(codes::STREAM_NOT_FOUND, "No such stream.")
+/// 404 for an unknown stream.
+pub fn stream_not_found() -> ApiError {
+    ApiError::not_found("No such stream.")
 }
 
 /// The peers connected to a stream, but `except`: two queries whatever their number.

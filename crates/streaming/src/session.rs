@@ -9,15 +9,15 @@ use plaza_kernel::auth::authenticate_ws;
 use plaza_kernel::realtime::{
     self, CloseCode, Delivery, Incoming, Member, OutMessage, Outbound, RoomLease, SendError, Socket,
 };
-use plaza_kernel::{ApiError, Caller, Config, Db, Realtime};
+use plaza_kernel::{ApiError, Caller, Realtime};
 use uuid::Uuid;
 
 use crate::model::StatsDelta;
 use crate::protocol::{
-    self, codes, ClientMessage, CreateStream, FrameKind, PeerUser, Refusal, ServerMessage, Signal,
-    Target, VideoFrame, STREAM_CREATED, STREAM_JOINED,
+    self, ClientMessage, CreateStream, ErrorCode, FrameKind, PeerUser, Refusal, ServerMessage,
+    Signal, Target, VideoFrame, STREAM_CREATED, STREAM_JOINED,
 };
-use crate::runtime::{room_name, MembershipStats, Runtime, ENDPOINT};
+use crate::runtime::{room_name, MembershipStats, ProcessRuntime, Runtime, ENDPOINT};
 use crate::service::{self, Left, PeerSpec};
 
 /// Upgrades to the signalling protocol. Credentials: `?ticket=`, `?token=`, or the headers;
@@ -40,16 +40,15 @@ pub async fn webrtc_socket(
     req: HttpRequest,
     body: web::Payload,
     realtime: web::Data<Realtime>,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
+    runtime: ProcessRuntime,
 ) -> Result<HttpResponse, ApiError> {
     realtime::check_upgrade(&req)?;
     let caller = authenticate_ws(&req).await?;
-    if caller.is_none() && !config.streaming.allow_anonymous {
+    if caller.is_none() && !runtime.settings.allow_anonymous {
         return Err(ApiError::not_authenticated());
     }
-    let runtime = Runtime::get(&realtime, &db, &config);
-    let (response, socket) = realtime.accept(&req, body, ENDPOINT, runtime.settings)?;
+    let runtime = runtime.0;
+    let (response, socket) = realtime.accept(&req, body, ENDPOINT, runtime.socket)?;
     let session = PeerSession {
         outbound: socket.outbound().clone(),
         peer: PeerSpec {
@@ -107,14 +106,14 @@ impl PeerSession {
                 Incoming::Text(text) => self.on_text(&text).await,
                 Incoming::Binary(data) => self.on_binary(data).await,
                 Incoming::InvalidText => self.refuse(&Refusal::new(
-                    codes::INVALID_JSON,
+                    ErrorCode::InvalidJson,
                     "Text messages must be UTF-8 JSON.",
                 )),
                 Incoming::Oversize { size } => self.refuse(&Refusal::new(
-                    codes::MESSAGE_TOO_LARGE,
+                    ErrorCode::MessageTooLarge,
                     format!(
                         "A message of {size} bytes exceeds the limit of {} bytes.",
-                        self.runtime.settings.max_message_bytes
+                        self.runtime.socket.max_message_bytes
                     ),
                 )),
             };
@@ -217,7 +216,7 @@ impl PeerSession {
     async fn create(&mut self, spec: CreateStream) -> Result<(), Refusal> {
         let Some(caller) = self.caller.clone() else {
             return Err(Refusal::new(
-                codes::NOT_AUTHENTICATED,
+                ErrorCode::NotAuthenticated,
                 "Authentication is required to create a stream.",
             ));
         };
@@ -243,7 +242,7 @@ impl PeerSession {
                     service::create_stream(conn, &caller, &stream_id, &spec_for_db, &peer)
                 })
                 .await
-                .map_err(|e| api_refusal(&e))?
+                .map_err(Refusal::from)?
         };
         let stats = self
             .runtime
@@ -271,7 +270,7 @@ impl PeerSession {
 
     async fn join(&mut self, stream_id: &str) -> Result<(), Refusal> {
         let stream_id = Uuid::parse_str(stream_id)
-            .map_err(|_| service::stream_not_found())?
+            .map_err(|_| Refusal::from(service::stream_not_found()))?
             .to_string();
         if let Some(current) = self.current() {
             if current.stream_id == stream_id {
@@ -283,7 +282,7 @@ impl PeerSession {
                     .db
                     .run(move |conn| service::peers_of(conn, &id, Some(me)))
                     .await
-                    .map_err(|e| api_refusal(&e))?;
+                    .map_err(Refusal::from)?;
                 self.send(&ServerMessage::StreamJoined {
                     stream_id: &stream_id,
                     title: &title,
@@ -296,14 +295,14 @@ impl PeerSession {
         // Refused joins change nothing: check before leaving the current stream.
         if self.membership.is_some() {
             let (caller, id) = (self.caller.clone(), stream_id.clone());
-            let allow_anonymous = self.runtime.allow_anonymous;
+            let allow_anonymous = self.runtime.settings.allow_anonymous;
             self.runtime
                 .db
                 .run(move |conn| {
                     service::check_joinable(conn, &id, caller.as_ref(), allow_anonymous)
                 })
                 .await
-                .map_err(|e| api_refusal(&e))??;
+                .map_err(Refusal::from)?;
         }
         self.leave().await;
         let room = self
@@ -314,14 +313,14 @@ impl PeerSession {
             .map_err(|_| unavailable())?;
         let joined = {
             let (caller, peer, id) = (self.caller.clone(), self.peer.clone(), stream_id.clone());
-            let allow_anonymous = self.runtime.allow_anonymous;
+            let allow_anonymous = self.runtime.settings.allow_anonymous;
             self.runtime
                 .db
                 .transaction(move |conn| {
                     service::join_stream(conn, &id, caller.as_ref(), allow_anonymous, &peer)
                 })
                 .await
-                .map_err(|e| api_refusal(&e))??
+                .map_err(Refusal::from)?
         };
         room.seed(
             joined
@@ -493,28 +492,16 @@ fn serde_json_vec<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn not_in_stream() -> Refusal {
-    Refusal::new(codes::NOT_IN_STREAM, "Create or join a stream first.")
+    Refusal::new(ErrorCode::NotInStream, "Create or join a stream first.")
 }
 
 fn peer_not_found() -> Refusal {
-    Refusal::new(codes::PEER_NOT_FOUND, "No such peer in this stream.")
+    Refusal::new(ErrorCode::PeerNotFound, "No such peer in this stream.")
 }
 
 fn unavailable() -> Refusal {
     Refusal::new(
-        codes::UNAVAILABLE,
+        ErrorCode::Unavailable,
         "The message bus is unavailable; retry shortly.",
     )
-}
-
-/// An API error as an `error` message: the envelope's code where it is one of ours.
-fn api_refusal(err: &ApiError) -> Refusal {
-    let code = match err.code() {
-        "unavailable" => codes::UNAVAILABLE,
-        "not_found" => codes::STREAM_NOT_FOUND,
-        "permission_denied" => codes::PERMISSION_DENIED,
-        "not_authenticated" => codes::NOT_AUTHENTICATED,
-        _ => codes::INTERNAL_ERROR,
-    };
-    Refusal::new(code, err.detail().to_owned())
 }

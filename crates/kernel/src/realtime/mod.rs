@@ -10,10 +10,14 @@
 //!
 //! ```ignore
 //! async fn socket(req: HttpRequest, body: web::Payload, realtime: web::Data<Realtime>,
-//!                 config: web::Data<Config>) -> Result<HttpResponse, ApiError> {
+//!                 chat: web::Data<ChatSettings>) -> Result<HttpResponse, ApiError> {
 //!     realtime::check_upgrade(&req)?;
 //!     let caller = auth::authenticate_ws(&req).await?.ok_or_else(ApiError::not_authenticated)?;
-//!     let settings = SocketSettings::from_config(&config.streaming);
+//!     // Each endpoint's limits come from its own settings section.
+//!     let settings = SocketSettings::new(
+//!         chat.max_message_bytes, chat.outbound_queue, chat.slow_consumer_timeout,
+//!         chat.heartbeat_interval, chat.client_timeout,
+//!     );
 //!     let (response, mut socket) = realtime.accept(&req, body, "chat", settings)?;
 //!     let hub = realtime.hub("chat");
 //!     actix_web::rt::spawn(async move {

@@ -18,7 +18,6 @@ use tokio::time::Instant;
 
 use super::frames::{Frame, FrameReader};
 use super::outbound::{Delivery, Next, OutMessage, Outbound, QueueLimits};
-use crate::config::StreamingConfig;
 use crate::error::ApiError;
 
 /// The open sockets of a process, so they can all be closed at shutdown.
@@ -55,7 +54,8 @@ impl Registry {
 /// How long a close frame may take to leave before the connection is dropped anyway.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// The limits of a WebSocket endpoint.
+/// The limits of a WebSocket endpoint, built by the endpoint (from its own settings section)
+/// and passed to [`Realtime::accept`](super::Realtime::accept).
 #[derive(Clone, Copy, Debug)]
 pub struct SocketSettings {
     /// Largest message accepted from the client; larger ones are refused and skipped.
@@ -69,19 +69,26 @@ pub struct SocketSettings {
 }
 
 impl SocketSettings {
-    /// The `STREAM_*` settings (`STREAM_MAX_MESSAGE_BYTES`, `STREAM_OUTBOUND_QUEUE`,
-    /// `STREAM_SLOW_CONSUMER_TIMEOUT`, `STREAM_HEARTBEAT_INTERVAL`, `STREAM_CLIENT_TIMEOUT`).
-    /// The queue's byte budget is eight maximum-size messages, at least 16 MiB.
-    pub fn from_config(config: &StreamingConfig) -> Self {
+    /// Limits with the outbound queue's byte budget derived from the message limit: eight
+    /// maximum-size messages, at least 16 MiB. Each endpoint builds its own from its
+    /// settings section (live video from `STREAM_*`; notifications and world presence from
+    /// theirs).
+    pub fn new(
+        max_message_bytes: usize,
+        queue_messages: usize,
+        slow_consumer_timeout: Duration,
+        heartbeat_interval: Duration,
+        client_timeout: Duration,
+    ) -> Self {
         Self {
-            max_message_bytes: config.max_message_bytes,
+            max_message_bytes,
             queue: QueueLimits {
-                messages: config.outbound_queue,
-                bytes: config.max_message_bytes.saturating_mul(8).max(16 << 20),
-                slow_consumer_timeout: config.slow_consumer_timeout,
+                messages: queue_messages,
+                bytes: max_message_bytes.saturating_mul(8).max(16 << 20),
+                slow_consumer_timeout,
             },
-            heartbeat_interval: config.heartbeat_interval,
-            client_timeout: config.client_timeout,
+            heartbeat_interval,
+            client_timeout,
         }
     }
 }

@@ -20,14 +20,14 @@ async fn pair(backend: TestBackend, bus: Bus) -> (TestApp, TestApp) {
     };
     let first = TestApp::builder(backend.clone())
         .users(plaza_users::testing::create_test_user)
-        .configure(plaza_streaming::configure)
+        .domain(&plaza_streaming::DOMAIN)
         .customize(with_bus(bus.clone()))
         .build()
         .await;
     let db = first.services.db.clone();
     let second = TestApp::builder(backend)
         .users(plaza_users::testing::create_test_user)
-        .configure(plaza_streaming::configure)
+        .domain(&plaza_streaming::DOMAIN)
         .customize(with_bus(bus))
         .customize(move |services| services.db = db)
         .build()

@@ -1,7 +1,10 @@
 //! `/api/v1/streams/`: list, detail, end, ICE servers.
 
+use actix_web::web;
 use plaza_kernel::db_test;
+use plaza_kernel::testing::TestApp;
 use plaza_streaming::ice::turn_credentials;
+use plaza_streaming::StreamingSettings;
 use serde_json::{json, Value};
 
 use crate::support::{app, app_with, get_json, Peer};
@@ -232,4 +235,36 @@ db_test!(async fn ice_servers_hand_out_stun_and_time_limited_turn(backend) {
         .as_str()
         .unwrap()
         .ends_with(":anonymous"));
+});
+
+db_test!(async fn mounted_alone_it_reads_the_settings_in_app_data_or_the_defaults(backend) {
+    // Only the routes, no domain: the runtime starts on first use, the defaults apply.
+    let bare = TestApp::builder(backend.clone())
+        .users(plaza_users::testing::create_test_user)
+        .configure(plaza_streaming::configure)
+        .env("STREAM_ALLOW_ANONYMOUS", "true") // not seen: nothing parses the section
+        .build()
+        .await;
+    let (status, _) = get_json(&bare, "/api/v1/streams/ice-servers/", None).await;
+    assert_eq!(status, 401);
+    let alice = bare.create_user("alice").await;
+    let mut creator = Peer::connect(&bare, &alice).await;
+    let stream = creator.create("alone").await;
+    let (status, detail) = get_json(&bare, &format!("/api/v1/streams/{stream}/"), None).await;
+    assert_eq!((status, detail["current_peers"].clone()), (200, json!(1)));
+
+    // With the section in app data, as the README shows.
+    let custom = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
+        .configure(|cfg| {
+            let mut settings = StreamingSettings::defaults();
+            settings.allow_anonymous = true;
+            cfg.app_data(web::Data::new(settings));
+            plaza_streaming::configure(cfg);
+        })
+        .build()
+        .await;
+    let (status, body) = get_json(&custom, "/api/v1/streams/ice-servers/", None).await;
+    assert_eq!(status, 200, "{body}");
+    Peer::connect_url(&custom.ws_url("/ws/webrtc/")).await;
 });

@@ -9,6 +9,7 @@ use plaza_kernel::testing::TestApp;
 use plaza_streaming::model::{self, ConnectionRow, StreamRow};
 use plaza_streaming::runtime::Runtime;
 use plaza_streaming::service;
+use plaza_streaming::StreamingSettings;
 use serde_json::json;
 
 use crate::support::{app, frame, get_json, Peer};
@@ -35,11 +36,12 @@ async fn connection_rows(app: &TestApp, stream: &str) -> Vec<ConnectionRow> {
         .unwrap()
 }
 
+/// The runtime the domain started with the test server.
 fn runtime(app: &TestApp) -> std::sync::Arc<Runtime> {
-    Runtime::get(
+    Runtime::start(
         &app.services.realtime,
         &app.services.db,
-        &app.services.config,
+        app.services.sections.get_or_default::<StreamingSettings>(),
     )
 }
 
@@ -219,7 +221,7 @@ db_test!(async fn the_reaper_tells_the_peers_still_connected(backend) {
     assert_eq!(creator.expect("stream_ended").await["stream_id"], stream);
     assert_eq!(stream_row(&app, &stream).await.end_reason.as_deref(), Some("creator_lost"));
     assert_eq!(
-        plaza_streaming::reaper::stale_after(&app.services.config),
+        plaza_streaming::reaper::stale_after(&StreamingSettings::defaults()),
         Duration::from_secs(60)
     );
 });
@@ -292,4 +294,23 @@ db_test!(async fn viewers_joining_and_leaving_at_once_are_all_counted(backend) {
     }
     assert_eq!((row.current_peers, row.peak_peers), (1, 17));
     assert!(connection_rows(&app, &stream).await.iter().filter(|c| c.left_at.is_some()).count() == 16);
+});
+
+db_test!(async fn stopping_the_domain_writes_what_is_buffered(backend) {
+    let app = app(backend).await;
+    let (alice, bob) = (app.create_user("alice").await, app.create_user("bob").await);
+    let mut creator = Peer::connect(&app, &alice).await;
+    let stream = creator.create("last words").await;
+    let mut viewer = Peer::connect(&app, &bob).await;
+    viewer.join(&stream).await;
+    creator.expect("peer_joined").await;
+    creator.send(frame("QUJDRA==", "keyframe", 1)).await;
+    viewer.expect("video_frame").await;
+    assert_eq!(stream_row(&app, &stream).await.frames, 0);
+
+    // `start` hands back the running state (one per process); its `stop` is the last flush.
+    let started = (plaza_streaming::DOMAIN.start)(&app.services).expect("streaming has state");
+    started.stop(&app.services).await;
+    let row = stream_row(&app, &stream).await;
+    assert_eq!((row.frames, row.bytes), (1, 8));
 });

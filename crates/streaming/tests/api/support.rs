@@ -3,11 +3,11 @@
 use plaza_kernel::testing::{TestApp, TestBackend, TestUser, WsClient};
 use serde_json::{json, Value};
 
-/// The streaming routes over a fresh database, with `vars` as configuration.
+/// The streaming domain over a fresh database, with `vars` as configuration.
 pub async fn app_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
         .users(plaza_users::testing::create_test_user)
-        .configure(plaza_streaming::configure)
+        .domain(&plaza_streaming::DOMAIN)
         .env("STREAM_MAX_MESSAGE_BYTES", "65536");
     for (key, value) in vars {
         builder = builder.env(key, value);
@@ -15,7 +15,7 @@ pub async fn app_with(backend: TestBackend, vars: &[(&str, &str)]) -> TestApp {
     builder.build().await
 }
 
-/// The streaming routes with default settings (and a 64 KiB message limit).
+/// The streaming domain with default settings (and a 64 KiB message limit).
 pub async fn app(backend: TestBackend) -> TestApp {
     app_with(backend, &[]).await
 }
