@@ -239,12 +239,6 @@ impl Db {
         checkout(&self.pool, &self.reachability, self.timeout)
     }
 
-    /// `false` while the last attempt to open a connection failed (the database is
-    /// unreachable); `true` again as soon as one succeeds.
-    pub fn is_reachable(&self) -> bool {
-        !self.reachability.is_down()
-    }
-
     /// Connections open and idle, for metrics.
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
