@@ -22,6 +22,7 @@
 //! - [`realtime`]: WebSocket connections with bounded outbound queues, heartbeats and size
 //!   limits, and rooms on the Bus that span processes.
 //! - [`ids`]: typed ids (`typed_id!`, `UserId`).
+//! - [`notices`]: a job one domain enqueues to tell a user something another domain delivers.
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -43,6 +44,7 @@ pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;
+pub mod notices;
 pub mod pagination;
 pub mod realtime;
 pub mod schema;
