@@ -20,6 +20,7 @@ pub mod cleanup;
 pub mod lockout;
 pub mod login;
 pub mod routes;
+pub mod service;
 pub mod sessions;
 pub mod two_factor;
 pub mod types;

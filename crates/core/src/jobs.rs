@@ -221,6 +221,43 @@ pub async fn get_job(
     )))
 }
 
+/// Queues a dead job again (staff) and logs who did, in one transaction; 409 unless it is
+/// dead.
+pub async fn retry_dead_job(
+    db: &Db,
+    caller: &Caller,
+    id: i64,
+    ip: Option<String>,
+    request_id: Option<String>,
+) -> ApiResult<JobRecord> {
+    caller.require_staff()?;
+    let staff = (caller.id, caller.username.clone());
+    db.transaction(move |conn| {
+        let now = plaza_kernel::time::now();
+        if !store::retry_dead(conn, id, now)? {
+            let job = store::find(conn, id)?;
+            return Err(ApiError::conflict(format!(
+                "Only dead jobs can be retried; this one is {}.",
+                job.status
+            )));
+        }
+        let job = store::find(conn, id)?;
+        let mut event = Event::new(
+            Level::Info,
+            "core",
+            "job_retried",
+            format!("{} queued dead job {id} ({}) again", staff.1, job.kind),
+        )
+        .user(staff.0)
+        .ip(ip)
+        .data(serde_json::json!({ "job_id": id, "kind": job.kind }));
+        event.request_id = request_id;
+        syslog::record(conn, &event)?;
+        Ok(job)
+    })
+    .await
+}
+
 /// Staff: queues a dead job again with a fresh set of attempts (409 for any other status).
 #[utoipa::path(
     post,
@@ -244,36 +281,9 @@ pub async fn retry_job(
     registry: Option<web::Data<JobRegistry>>,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
-    let id = id.into_inner();
     let ip = plaza_kernel::http::client_ip(&req);
     let request_id = plaza_kernel::http::request_id(&req);
-    let staff = (caller.id, caller.username.clone());
-    let job = db
-        .transaction(move |conn| {
-            let now = plaza_kernel::time::now();
-            if !store::retry_dead(conn, id, now)? {
-                let job = store::find(conn, id)?;
-                return Err(ApiError::conflict(format!(
-                    "Only dead jobs can be retried; this one is {}.",
-                    job.status
-                )));
-            }
-            let job = store::find(conn, id)?;
-            let mut event = Event::new(
-                Level::Info,
-                "core",
-                "job_retried",
-                format!("{} queued dead job {id} ({}) again", staff.1, job.kind),
-            )
-            .user(staff.0)
-            .ip(ip)
-            .data(serde_json::json!({ "job_id": id, "kind": job.kind }));
-            event.request_id = request_id;
-            syslog::record(conn, &event)?;
-            Ok(job)
-        })
-        .await?;
+    let job = retry_dead_job(&db, &caller, id.into_inner(), ip, request_id).await?;
     Ok(HttpResponse::Ok().json(JobView::new(
         job,
         registry.as_ref().map(|r| r.get_ref()),

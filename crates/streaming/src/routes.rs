@@ -8,7 +8,6 @@ use diesel::prelude::*;
 use plaza_kernel::db::like;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::realtime::OutMessage;
 use plaza_kernel::schema::video_streams;
 use plaza_kernel::{
     ApiError, ApiResult, Caller, Db, DbConn, MaybeCaller, Page, PageRequest, ValidQuery,
@@ -17,8 +16,7 @@ use plaza_users::public::{authors_by_id, Author};
 
 use crate::ice::{self, IceServers};
 use crate::model::{self, StatsDelta, StreamRow};
-use crate::protocol::ServerMessage;
-use crate::runtime::{room_name, ProcessRuntime, Runtime};
+use crate::runtime::{ProcessRuntime, Runtime};
 use crate::service;
 use crate::settings::StreamingSettings;
 use crate::types::{
@@ -223,22 +221,7 @@ pub async fn end_stream(
     runtime: ProcessRuntime,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let stream = {
-        let (id, caller) = (id.clone(), caller.clone());
-        db.transaction(move |conn| service::end_stream(conn, &id, &caller))
-            .await?
-    };
-    let ended = ServerMessage::StreamEnded {
-        stream_id: &stream.id,
-    }
-    .to_text();
-    if let Err(error) = runtime
-        .hub
-        .close_room(&room_name(&stream.id), Some(OutMessage::Text(ended)))
-        .await
-    {
-        tracing::error!(%error, stream = %stream.id, "ended a stream but could not tell its peers");
-    }
+    service::requests::end_stream(&runtime, id.clone(), caller).await?;
     let detail = load_detail(&db, &runtime, id, true).await?;
     Ok(HttpResponse::Ok().json(detail))
 }

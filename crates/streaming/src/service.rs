@@ -338,3 +338,35 @@ pub fn reap_stale(
         gone_peers,
     })
 }
+
+/// The stream requests a handler makes that change state over REST.
+pub mod requests {
+    use plaza_kernel::realtime::OutMessage;
+    use plaza_kernel::{ApiResult, Caller};
+
+    use crate::model::StreamRow;
+    use crate::protocol::ServerMessage;
+    use crate::runtime::{room_name, Runtime};
+
+    /// Ends a live stream (its owner or staff) in one transaction, then tells its peers on
+    /// every instance and closes its room. A failure to tell them is logged, not answered:
+    /// the stream has ended either way.
+    pub async fn end_stream(runtime: &Runtime, id: String, caller: Caller) -> ApiResult<StreamRow> {
+        let stream = runtime
+            .db
+            .transaction(move |conn| super::end_stream(conn, &id, &caller))
+            .await?;
+        let ended = ServerMessage::StreamEnded {
+            stream_id: &stream.id,
+        }
+        .to_text();
+        if let Err(error) = runtime
+            .hub
+            .close_room(&room_name(&stream.id), Some(OutMessage::Text(ended)))
+            .await
+        {
+            tracing::error!(%error, stream = %stream.id, "ended a stream but could not tell its peers");
+        }
+        Ok(stream)
+    }
+}

@@ -22,6 +22,8 @@ use crate::types::{CreateUser, ListQuery, Settings, SettingsUpdate, UserPatch};
 use crate::values::{Email, Username};
 use crate::views::{detail, for_viewer, UserDetail, UserOut, Viewer};
 
+pub mod requests;
+
 type UsersQuery = users::BoxedQuery<'static, MultiBackend>;
 type Condition = Box<dyn BoxableExpression<users::table, MultiBackend, SqlType = Bool>>;
 
@@ -397,40 +399,6 @@ struct UserChanges<'a> {
     updated_at: NaiveDateTime,
 }
 
-/// An account update as a request makes it: [`update_user`] in one transaction, then, once it
-/// committed, revocation of the target's access tokens when their claims went stale.
-pub async fn update_account(
-    services: &plaza_kernel::Services,
-    sessions: Option<actix_web::web::Data<dyn Sessions>>,
-    caller: Caller,
-    target_id: i64,
-    patch: UserPatch,
-    full: bool,
-) -> ApiResult<UserDetail> {
-    let updated = services
-        .db
-        .transaction(move |conn| {
-            update_user(
-                conn,
-                &caller,
-                target_id,
-                &patch,
-                full,
-                sessions.as_ref().map(|s| s.get_ref()),
-            )
-        })
-        .await?;
-    if updated.revoke_access {
-        plaza_kernel::auth::revocation::revoke_all_access(
-            &services.cache,
-            target_id,
-            services.tokens.access_ttl,
-        )
-        .await?;
-    }
-    Ok(updated.user)
-}
-
 /// PUT (`full`) or PATCH of account `target_id` (and its nested `profile`). Deactivating an
 /// account ends its sessions; changing role, staff flag or activity asks the caller to revoke
 /// access tokens ([`Updated::revoke_access`]).
@@ -691,6 +659,28 @@ pub fn update_settings(
         profile::update(conn, user_id, &profile_patch)?;
     }
     settings(conn, user_id)
+}
+
+/// Points the account's avatar at new files (or at none) and answers the files it pointed at
+/// before, to remove once the change has committed.
+pub fn set_avatar(
+    conn: &mut DbConn,
+    user_id: i64,
+    files: Option<(&str, &str)>,
+) -> ApiResult<Vec<String>> {
+    let user = User::find(conn, user_id)?;
+    let (avatar, thumbnail) = files.unzip();
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::avatar.eq(avatar),
+            users::avatar_thumbnail.eq(thumbnail),
+            users::updated_at.eq(plaza_kernel::time::now()),
+        ))
+        .execute(conn)?;
+    Ok([user.avatar, user.avatar_thumbnail]
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 #[cfg(test)]

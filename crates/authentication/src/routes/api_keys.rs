@@ -6,8 +6,8 @@ use plaza_kernel::pagination::PageParams;
 use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson};
 use plaza_users::routes::require_login_session;
 
-use crate::api_keys;
 use crate::types::{ApiKeyView, CreatedApiKey, NewApiKey};
+use crate::{api_keys, service};
 
 /// The caller's API keys (not revoked), newest first. Keys themselves are never shown again.
 #[utoipa::path(get, path = "/api/v1/auth/api-keys/", tag = "auth",
@@ -45,11 +45,7 @@ pub async fn create_api_key(
     caller: Caller,
     body: ValidJson<NewApiKey>,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let body = body.into_inner();
-    let created = db
-        .transaction(move |conn| api_keys::create(conn, caller.id, &body.name, body.expires_at))
-        .await?;
+    let created = service::create_api_key(&db, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(created))
 }
 
@@ -68,9 +64,6 @@ pub async fn delete_api_key(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let id = id.into_inner();
-    db.transaction(move |conn| api_keys::revoke(conn, caller.id, id))
-        .await?;
+    service::revoke_api_key(&db, &caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

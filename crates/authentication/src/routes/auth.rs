@@ -1,18 +1,15 @@
 //! Register, login, the second factor, logout, refresh, token verification, WebSocket tickets.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use plaza_kernel::auth::{revocation, tickets, Credential, TokenCodec, TokenType};
+use plaza_kernel::auth::{tickets, TokenCodec};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, ValidJson};
-use plaza_users::login_log::LoginMethod;
-use plaza_users::password::hash_password_async;
+use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Db, Services, ValidJson};
 use plaza_users::settings::UsersSettings;
-use plaza_users::{create_account, ClientInfo, NewAccount};
+use plaza_users::ClientInfo;
 
-use crate::account_tokens;
-use crate::login::{check_registration, complete_login, LoginContext};
-use crate::sessions::{self, revoke_access_tokens, Rotation};
+use crate::login::LoginContext;
+use crate::service;
 use crate::types::{
     Empty, LoginOutcome, LoginRequest, LoginResponse, RefreshRequest, RegisterRequest,
     RegisterResponse, TokenPairOut, TwoFactorVerify, VerifyTokenRequest, WsTicket,
@@ -28,42 +25,13 @@ use crate::types::{
     ))]
 pub async fn register(
     req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
+    services: web::Data<Services>,
     settings: Settings<UsersSettings>,
-    tokens: web::Data<TokenCodec>,
     body: ValidJson<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let (username, email) = check_registration(&body)?;
-    let hash = hash_password_async(body.password.clone(), settings.bcrypt_cost).await?;
     let client = ClientInfo::of(&req);
-    let codec = tokens.clone();
-    let response = db
-        .transaction(move |conn| {
-            let account = NewAccount {
-                first_name: body.first_name,
-                last_name: body.last_name,
-                ..NewAccount::user(username, email, hash)
-            };
-            let user = create_account(conn, &account)?;
-            account_tokens::send_verification(conn, &config, &user, client.ip.as_deref())?;
-            let login = complete_login(
-                conn,
-                &codec,
-                &user,
-                &client,
-                LoginMethod::Register,
-                None,
-                None,
-            )?;
-            Ok(RegisterResponse {
-                user: login.user,
-                access: login.access,
-                refresh: login.refresh,
-            })
-        })
-        .await?;
+    let response =
+        service::register(&services, settings.bcrypt_cost, client, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(response))
 }
 
@@ -149,22 +117,11 @@ pub async fn verify_two_factor(
     ),
     security(("jwt" = [])))]
 pub async fn logout(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     caller: Caller,
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let refresh = body.into_inner().refresh;
-    let user_id = caller.id;
-    let codec = tokens.clone();
-    let revoke = db
-        .transaction(move |conn| sessions::logout(conn, &codec, user_id, &refresh))
-        .await?;
-    revoke_access_tokens(&cache, &revoke).await?;
-    if let Credential::Access { jti, expires_at } = &caller.credential {
-        revocation::revoke_access(&cache, jti, *expires_at).await?;
-    }
+    service::logout(&services, &caller, body.into_inner().refresh).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -178,29 +135,12 @@ pub async fn logout(
     ))]
 pub async fn refresh_token(
     req: HttpRequest,
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     body: ValidJson<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
-    let refresh = body.into_inner().refresh;
     let client = ClientInfo::of(&req);
-    let codec = tokens.clone();
-    let rotation = db
-        .transaction(move |conn| sessions::rotate(conn, &codec, &refresh, &client))
-        .await?;
-    match rotation {
-        Rotation::Rotated(pair) => Ok(HttpResponse::Ok().json(TokenPairOut {
-            access: pair.access,
-            refresh: pair.refresh,
-        })),
-        Rotation::Reused(revoke) => {
-            revoke_access_tokens(&cache, &revoke).await?;
-            Err(ApiError::token_invalid(
-                "Token has already been used; its session has been revoked.",
-            ))
-        }
-    }
+    let pair = service::refresh(&services, body.into_inner().refresh, client).await?;
+    Ok(HttpResponse::Ok().json(pair))
 }
 
 /// Checks an access or refresh token: 200 `{}` when valid, 401 otherwise.
@@ -211,27 +151,10 @@ pub async fn refresh_token(
         (status = 401, description = "Invalid, expired or revoked", body = ErrorBody),
     ))]
 pub async fn verify_token(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     body: ValidJson<VerifyTokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let token = body.into_inner().token;
-    match tokens.decode(&token, TokenType::Access) {
-        Ok(claims) => {
-            if revocation::is_revoked(&cache, &claims).await? {
-                return Err(ApiError::token_invalid("Token has been revoked."));
-            }
-        }
-        Err(access_error) => {
-            if tokens.decode(&token, TokenType::Refresh).is_err() {
-                return Err(access_error);
-            }
-            let codec = tokens.clone();
-            db.run(move |conn| sessions::check_refresh(conn, &codec, &token))
-                .await?;
-        }
-    }
+    service::verify_token(&services, body.into_inner().token).await?;
     Ok(HttpResponse::Ok().json(Empty {}))
 }
 

@@ -1,25 +1,15 @@
 //! Email verification and password reset.
 
-use plaza_kernel::settings::Settings;
-use plaza_users::settings::UsersSettings;
-use std::time::Duration;
-
 use actix_web::{web, HttpRequest, HttpResponse};
-use plaza_kernel::auth::{revocation, TokenCodec};
 use plaza_kernel::error::ErrorBody;
-use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Config, Db, ValidJson};
-use plaza_users::password::{check_confirmation, hash_password_async, validate_new_password};
+use plaza_kernel::settings::Settings;
+use plaza_kernel::{ApiResult, Caller, Db, Services, ValidJson};
+use plaza_users::settings::UsersSettings;
 use plaza_users::types::Detail;
-use plaza_users::{ClientInfo, User};
+use plaza_users::ClientInfo;
 
-use crate::account_tokens::{self, Purpose};
-use crate::sessions::{self, revoke_access_tokens};
+use crate::service;
 use crate::types::{PasswordResetConfirm, PasswordResetRequest, TokenRequest};
-
-/// One mail of a kind per account per minute, so the endpoints cannot be used to flood an
-/// inbox.
-const MAIL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Sends a password reset link when an active account has this email. Answers 202 either
 /// way, so it cannot tell who has an account.
@@ -31,25 +21,11 @@ const MAIL_INTERVAL: Duration = Duration::from_secs(60);
     ))]
 pub async fn request_password_reset(
     req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
-    cache: web::Data<Cache>,
+    services: web::Data<Services>,
     body: ValidJson<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
-    let email = body.into_inner().email;
-    let user = db
-        .run(move |conn| Ok(User::find_by_email(conn, &email)?))
-        .await?;
-    if let Some(user) = user.filter(|u| u.is_active) {
-        let throttle = format!("auth:reset-mail:{}", user.id);
-        if cache.set_nx(&throttle, "1", Some(MAIL_INTERVAL)).await? {
-            let ip = ClientInfo::of(&req).ip;
-            db.transaction(move |conn| {
-                account_tokens::send_reset(conn, &config, &user, ip.as_deref())
-            })
-            .await?;
-        }
-    }
+    let ip = ClientInfo::of(&req).ip;
+    service::request_password_reset(&services, body.into_inner().email, ip).await?;
     Ok(HttpResponse::Accepted().json(Detail::new(
         "If an account uses this email address, a password reset link has been sent to it.",
     )))
@@ -65,50 +41,12 @@ pub async fn request_password_reset(
     ))]
 pub async fn confirm_password_reset(
     req: HttpRequest,
-    db: web::Data<Db>,
+    services: web::Data<Services>,
     settings: Settings<UsersSettings>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
     body: ValidJson<PasswordResetConfirm>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let token = body.token.clone();
-    // Check the token and the password before spending the token on a weak password.
-    let (_, user) = db
-        .run(move |conn| account_tokens::find_live(conn, &token, Purpose::ResetPassword))
-        .await?;
-    check_confirmation(
-        "new_password_confirm",
-        &body.new_password,
-        body.new_password_confirm.as_deref(),
-    )?;
-    validate_new_password(&body.new_password, &user)?;
-    let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
     let ip = ClientInfo::of(&req).ip;
-    let token = body.token;
-    let (user_id, revoke) = db
-        .transaction(move |conn| {
-            let (row, user) = account_tokens::find_live(conn, &token, Purpose::ResetPassword)?;
-            account_tokens::spend(conn, &row)?;
-            plaza_users::service::set_password(conn, user.id, &hash)?;
-            plaza_users::service::mark_verified(conn, user.id)?;
-            let (_, revoke) = sessions::revoke_all(conn, user.id, "password_reset")?;
-            syslog::record(
-                conn,
-                &Event::new(
-                    Level::Info,
-                    "authentication",
-                    "password_reset",
-                    format!("{} reset their password by email", user.username),
-                )
-                .user(user.id)
-                .ip(ip),
-            )?;
-            Ok((user.id, revoke))
-        })
-        .await?;
-    revoke_access_tokens(&cache, &revoke).await?;
-    revocation::revoke_all_access(&cache, user_id, tokens.access_ttl).await?;
+    service::confirm_password_reset(&services, settings.bcrypt_cost, body.into_inner(), ip).await?;
     Ok(HttpResponse::Ok().json(Detail::new(
         "Your password has been reset; sign in with the new one.",
     )))
@@ -125,13 +63,7 @@ pub async fn verify_email(
     db: web::Data<Db>,
     body: ValidJson<TokenRequest>,
 ) -> ApiResult<HttpResponse> {
-    let token = body.into_inner().token;
-    db.transaction(move |conn| {
-        let (row, user) = account_tokens::find_live(conn, &token, Purpose::VerifyEmail)?;
-        account_tokens::spend(conn, &row)?;
-        Ok(plaza_users::service::mark_verified(conn, user.id)?)
-    })
-    .await?;
+    service::verify_email(&db, body.into_inner().token).await?;
     Ok(HttpResponse::Ok().json(Detail::new("Your email address is verified.")))
 }
 
@@ -146,28 +78,11 @@ pub async fn verify_email(
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn resend_verification(
     req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
-    cache: web::Data<Cache>,
+    services: web::Data<Services>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    let id = caller.id;
-    let user = db.run(move |conn| Ok(User::find(conn, id)?)).await?;
-    if user.is_verified {
-        return Err(ApiError::bad_request(
-            "Your email address is already verified.",
-        ));
-    }
-    let throttle = format!("auth:verify-mail:{id}");
-    if !cache.set_nx(&throttle, "1", Some(MAIL_INTERVAL)).await? {
-        let left = cache.ttl(&throttle).await?.unwrap_or(MAIL_INTERVAL);
-        return Err(ApiError::throttled(left.as_secs().max(1)));
-    }
     let ip = ClientInfo::of(&req).ip;
-    db.transaction(move |conn| {
-        account_tokens::send_verification(conn, &config, &user, ip.as_deref())
-    })
-    .await?;
+    service::resend_verification(&services, &caller, ip).await?;
     Ok(HttpResponse::Accepted().json(Detail::new(
         "A new verification link has been sent to your email address.",
     )))

@@ -3,11 +3,10 @@
 use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiResult, Cache, Caller, Db, Page, PageRequest};
-use plaza_users::routes::require_login_session;
+use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, Services};
 
-use crate::sessions::{self, revoke_access_tokens};
 use crate::types::SessionView;
+use crate::{service, sessions};
 
 /// The caller's live sessions (one per login and device), most recently used first.
 #[utoipa::path(get, path = "/api/v1/auth/sessions/", tag = "auth",
@@ -39,16 +38,10 @@ pub async fn list_sessions(
     ),
     security(("jwt" = [])))]
 pub async fn delete_session(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
+    services: web::Data<Services>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let id = id.into_inner();
-    let revoke = db
-        .transaction(move |conn| sessions::delete(conn, caller.id, id))
-        .await?;
-    revoke_access_tokens(&cache, &revoke).await?;
+    service::end_session(&services, &caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,16 +2,12 @@
 
 use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
-use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, ValidJson};
-use plaza_users::password::verify_password_async;
-use plaza_users::routes::require_login_session;
-use plaza_users::User;
+use plaza_kernel::{ApiResult, Caller, Db, ValidJson};
 
-use crate::two_factor;
 use crate::types::{
     CodeRequest, RecoveryCodes, TwoFactorDisable, TwoFactorEnrollment, TwoFactorStatus,
 };
+use crate::{service, two_factor};
 
 /// Whether two-factor authentication is on, and how many recovery codes are left.
 #[utoipa::path(get, path = "/api/v1/auth/2fa/", tag = "auth",
@@ -38,13 +34,7 @@ pub async fn two_factor_status(db: web::Data<Db>, caller: Caller) -> ApiResult<H
     ),
     security(("jwt" = [])))]
 pub async fn enable_two_factor(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let enrollment = db
-        .transaction(move |conn| {
-            let user = User::find(conn, caller.id)?;
-            two_factor::begin(conn, &user)
-        })
-        .await?;
+    let enrollment = service::begin_two_factor(&db, &caller).await?;
     Ok(HttpResponse::Ok().json(enrollment))
 }
 
@@ -65,25 +55,7 @@ pub async fn confirm_two_factor(
     caller: Caller,
     body: ValidJson<CodeRequest>,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let code = body.into_inner().code;
-    let codes = db
-        .transaction(move |conn| {
-            let user = User::find(conn, caller.id)?;
-            let codes = two_factor::confirm(conn, &user, &code)?;
-            syslog::record(
-                conn,
-                &Event::new(
-                    Level::Info,
-                    "authentication",
-                    "two_factor_enabled",
-                    format!("{} turned on two-factor authentication", user.username),
-                )
-                .user(user.id),
-            )?;
-            Ok(codes)
-        })
-        .await?;
+    let codes = service::confirm_two_factor(&db, &caller, body.into_inner().code).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodes {
         recovery_codes: codes,
     }))
@@ -104,42 +76,6 @@ pub async fn disable_two_factor(
     caller: Caller,
     body: ValidJson<TwoFactorDisable>,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let body = body.into_inner();
-    let id = caller.id;
-    let (user, row) = db
-        .run(move |conn| {
-            let user = User::find(conn, id)?;
-            let row = two_factor::enabled(conn, id)?;
-            Ok((user, row))
-        })
-        .await?;
-    let Some(row) = row else {
-        return Err(ApiError::bad_request(
-            "Two-factor authentication is not enabled.",
-        ));
-    };
-    if !verify_password_async(body.password, user.password.clone()).await? {
-        return Err(ApiError::invalid_field("password", "Incorrect password."));
-    }
-    let code = body.code;
-    db.transaction(move |conn| {
-        if two_factor::verify(conn, &row, &user.username, &code)?.is_none() {
-            return Err(ApiError::invalid_field("code", "Invalid code."));
-        }
-        two_factor::disable(conn, user.id)?;
-        syslog::record(
-            conn,
-            &Event::new(
-                Level::Warning,
-                "authentication",
-                "two_factor_disabled",
-                format!("{} turned off two-factor authentication", user.username),
-            )
-            .user(user.id),
-        )?;
-        Ok(())
-    })
-    .await?;
+    service::disable_two_factor(&db, &caller, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,7 +13,6 @@ use futures_util::StreamExt;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::{
     ApiError, ApiResult, Caller, Config, Db, MaybeCaller, Page, PageRequest, ValidQuery,
 };
@@ -21,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::service::{self, Attachment, NewAttachment};
+use super::service::{self, requests, Attachment, NewAttachment};
 use super::storage::{self, ReceiveError};
 
 /// Bytes of multipart framing and small fields tolerated beyond the file limit.
@@ -281,23 +280,12 @@ pub async fn upload_attachment(
         content_type: received.content_type.to_owned(),
         size: i64::try_from(received.size).unwrap_or(i64::MAX),
         sha256: received.sha256,
-        path: path.clone(),
+        path,
         is_public: upload.is_public.unwrap_or(true),
         created_at: plaza_kernel::time::now(),
     };
-    let stored = db
-        .transaction(move |conn| service::insert(conn, &new))
-        .await;
-    match stored {
-        Ok(attachment) => Ok(HttpResponse::Created().json(AttachmentOut::new(attachment, &req))),
-        Err(err) => {
-            // No row points at the file: remove it.
-            if let Err(io) = storage::remove(&media_root, &path).await {
-                tracing::warn!(error = %io, path, "could not remove an orphaned upload");
-            }
-            Err(err)
-        }
-    }
+    let attachment = requests::record_upload(&db, &media_root, new).await?;
+    Ok(HttpResponse::Created().json(AttachmentOut::new(attachment, &req)))
 }
 
 /// The caller's uploads, newest first (staff: `?owner=` for someone else's).
@@ -476,39 +464,8 @@ pub async fn delete_attachment(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
     let ip = plaza_kernel::http::client_ip(&req);
-    let attachment = db
-        .transaction(move |conn| {
-            let attachment = service::delete(conn, id, &caller)?;
-            if !caller.is(attachment.owner_id) {
-                syslog::record(
-                    conn,
-                    &Event::new(
-                        Level::Info,
-                        "core",
-                        "attachment_deleted_by_staff",
-                        format!(
-                            "{} deleted attachment {} of user {}",
-                            caller.username, attachment.id, attachment.owner_id
-                        ),
-                    )
-                    .user(caller.id)
-                    .ip(ip)
-                    .data(serde_json::json!({
-                        "attachment_id": attachment.id,
-                        "owner_id": attachment.owner_id,
-                        "sha256": attachment.sha256,
-                    })),
-                )?;
-            }
-            Ok(attachment)
-        })
-        .await?;
-    // The row is gone (committed); a file left behind by a failure here is only an orphan.
-    if let Err(err) = storage::remove(&config.media_root, &attachment.path).await {
-        tracing::warn!(error = %err, path = attachment.path, "could not remove a deleted attachment's file");
-    }
+    requests::delete_attachment(&db, &config.media_root, caller, id.into_inner(), ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

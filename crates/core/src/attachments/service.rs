@@ -137,3 +137,75 @@ pub fn list(
             .load(conn)?)
     })
 }
+
+/// The attachment requests a handler makes: the row in one transaction, the file kept in
+/// step with it.
+pub mod requests {
+    use std::path::Path;
+
+    use plaza_kernel::syslog::{self, Event, Level};
+    use plaza_kernel::{ApiResult, Caller, Db};
+
+    use super::{Attachment, NewAttachment};
+    use crate::attachments::storage;
+
+    /// Records an upload already persisted at `new.path` under `media_root`; if the row
+    /// cannot be written, the file (which nothing refers to) is removed.
+    pub async fn record_upload(
+        db: &Db,
+        media_root: &Path,
+        new: NewAttachment,
+    ) -> ApiResult<Attachment> {
+        let path = new.path.clone();
+        let stored = db.transaction(move |conn| super::insert(conn, &new)).await;
+        if stored.is_err() {
+            if let Err(io) = storage::remove(media_root, &path).await {
+                tracing::warn!(error = %io, path, "could not remove an orphaned upload");
+            }
+        }
+        stored
+    }
+
+    /// Deletes an attachment (its owner, or staff, which is logged) in one transaction,
+    /// then its file.
+    pub async fn delete_attachment(
+        db: &Db,
+        media_root: &Path,
+        caller: Caller,
+        id: i64,
+        ip: Option<String>,
+    ) -> ApiResult<()> {
+        let attachment = db
+            .transaction(move |conn| {
+                let attachment = super::delete(conn, id, &caller)?;
+                if !caller.is(attachment.owner_id) {
+                    syslog::record(
+                        conn,
+                        &Event::new(
+                            Level::Info,
+                            "core",
+                            "attachment_deleted_by_staff",
+                            format!(
+                                "{} deleted attachment {} of user {}",
+                                caller.username, attachment.id, attachment.owner_id
+                            ),
+                        )
+                        .user(caller.id)
+                        .ip(ip)
+                        .data(serde_json::json!({
+                            "attachment_id": attachment.id,
+                            "owner_id": attachment.owner_id,
+                            "sha256": attachment.sha256,
+                        })),
+                    )?;
+                }
+                Ok(attachment)
+            })
+            .await?;
+        // The row is gone (committed); a file left behind by a failure here is only an orphan.
+        if let Err(err) = storage::remove(media_root, &attachment.path).await {
+            tracing::warn!(error = %err, path = attachment.path, "could not remove a deleted attachment's file");
+        }
+        Ok(())
+    }
+}

@@ -1,18 +1,15 @@
 //! `/api/v1/core/tags/`: anyone lists and reads tags; staff create, change and delete them.
 
-use std::collections::BTreeMap;
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use plaza_kernel::error::{ErrorBody, FieldErrors};
+use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
+use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-use super::service::{self, Tag, TagFilter, TagInput};
+use super::service::{self, requests, Tag, TagFilter, TagInput};
 
 /// A tag.
 #[derive(Debug, Serialize, ToSchema)]
@@ -86,36 +83,6 @@ pub struct TagQuery {
     pub ordering: Option<String>,
 }
 
-/// Cleans every given field, collecting all problems at once.
-fn clean(
-    name: Option<String>,
-    slug: Option<String>,
-    color: Option<String>,
-    description: Option<String>,
-) -> ApiResult<TagInput> {
-    let mut errors: FieldErrors = BTreeMap::new();
-    let mut check = |field: &str, value: Option<String>, f: fn(&str) -> Result<String, String>| {
-        value.and_then(|v| match f(&v) {
-            Ok(clean) => Some(clean),
-            Err(msg) => {
-                errors.insert(field.to_owned(), vec![msg]);
-                None
-            }
-        })
-    };
-    let input = TagInput {
-        name: check("name", name, service::clean_name),
-        slug: check("slug", slug, service::clean_slug),
-        color: check("color", color, service::clean_color),
-        description: check("description", description, service::clean_description),
-    };
-    if errors.is_empty() {
-        Ok(input)
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
 /// Lists tags, most used first.
 #[utoipa::path(
     get,
@@ -165,28 +132,10 @@ pub async fn create_tag(
     body: ValidJson<TagWrite>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
     let body = body.into_inner();
-    let input = clean(Some(body.name), body.slug, body.color, body.description)?;
+    let input = TagInput::raw(Some(body.name), body.slug, body.color, body.description);
     let ip = plaza_kernel::http::client_ip(&req);
-    let tag = db
-        .transaction(move |conn| {
-            let tag = service::create(conn, input)?;
-            syslog::record(
-                conn,
-                &Event::new(
-                    Level::Info,
-                    "core",
-                    "tag_created",
-                    format!("{} created tag \"{}\"", caller.username, tag.name),
-                )
-                .user(caller.id)
-                .ip(ip)
-                .data(serde_json::json!({"tag_id": tag.id})),
-            )?;
-            Ok(tag)
-        })
-        .await?;
+    let tag = requests::create_tag(&db, caller, input, ip).await?;
     Ok(HttpResponse::Created().json(TagOut::from(tag)))
 }
 
@@ -229,10 +178,10 @@ pub async fn replace_tag(
     id: web::Path<i64>,
     body: ValidJson<TagWrite>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
     let body = body.into_inner();
-    let input = clean(Some(body.name), body.slug, body.color, body.description)?;
-    save(db, id.into_inner(), input).await
+    let input = TagInput::raw(Some(body.name), body.slug, body.color, body.description);
+    let tag = requests::update_tag(&db, &caller, id.into_inner(), input).await?;
+    Ok(HttpResponse::Ok().json(TagOut::from(tag)))
 }
 
 /// Changes some fields of a tag (staff).
@@ -257,16 +206,9 @@ pub async fn update_tag(
     id: web::Path<i64>,
     body: ValidJson<TagPatch>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
     let body = body.into_inner();
-    let input = clean(body.name, body.slug, body.color, body.description)?;
-    save(db, id.into_inner(), input).await
-}
-
-async fn save(db: web::Data<Db>, id: i64, input: TagInput) -> ApiResult<HttpResponse> {
-    let tag = db
-        .transaction(move |conn| service::update(conn, id, input))
-        .await?;
+    let input = TagInput::raw(body.name, body.slug, body.color, body.description);
+    let tag = requests::update_tag(&db, &caller, id.into_inner(), input).await?;
     Ok(HttpResponse::Ok().json(TagOut::from(tag)))
 }
 
@@ -290,26 +232,8 @@ pub async fn delete_tag(
     id: web::Path<i64>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
-    let id = id.into_inner();
     let ip = plaza_kernel::http::client_ip(&req);
-    db.transaction(move |conn| {
-        let tag = service::delete(conn, id)?;
-        syslog::record(
-            conn,
-            &Event::new(
-                Level::Info,
-                "core",
-                "tag_deleted",
-                format!("{} deleted tag \"{}\"", caller.username, tag.name),
-            )
-            .user(caller.id)
-            .ip(ip)
-            .data(serde_json::json!({"tag_id": tag.id, "usage_count": tag.usage_count})),
-        )?;
-        Ok(())
-    })
-    .await?;
+    requests::delete_tag(&db, caller, id.into_inner(), ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,12 +4,13 @@
 //! Every function takes `&mut DbConn`, so it runs on a pooled connection or inside the
 //! caller's transaction (posts create tags and count their use in the post's transaction).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use plaza_kernel::db::{self, like, DbConn, MultiBackend};
+use plaza_kernel::error::FieldErrors;
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::tags;
 use plaza_kernel::{ApiError, ApiResult, Page, PageRequest};
@@ -63,7 +64,8 @@ pub struct TagSummary {
     pub color: String,
 }
 
-/// What staff give to create a tag (already validated for shape by the route).
+/// What staff give to create or change a tag: as sent ([`TagInput::raw`]), then cleaned
+/// ([`TagInput::cleaned`]) once the caller may write tags.
 #[derive(Clone, Debug, Default)]
 pub struct TagInput {
     /// Name (required on create).
@@ -74,6 +76,49 @@ pub struct TagInput {
     pub color: Option<String>,
     /// Description.
     pub description: Option<String>,
+}
+
+impl TagInput {
+    /// The fields as the client sent them, not yet checked.
+    pub fn raw(
+        name: Option<String>,
+        slug: Option<String>,
+        color: Option<String>,
+        description: Option<String>,
+    ) -> Self {
+        Self {
+            name,
+            slug,
+            color,
+            description,
+        }
+    }
+
+    /// Cleans every given field, collecting all problems at once.
+    pub fn cleaned(self) -> ApiResult<Self> {
+        let mut errors: FieldErrors = BTreeMap::new();
+        let mut check =
+            |field: &str, value: Option<String>, f: fn(&str) -> Result<String, String>| {
+                value.and_then(|v| match f(&v) {
+                    Ok(clean) => Some(clean),
+                    Err(msg) => {
+                        errors.insert(field.to_owned(), vec![msg]);
+                        None
+                    }
+                })
+            };
+        let input = Self {
+            name: check("name", self.name, clean_name),
+            slug: check("slug", self.slug, clean_slug),
+            color: check("color", self.color, clean_color),
+            description: check("description", self.description, clean_description),
+        };
+        if errors.is_empty() {
+            Ok(input)
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
 }
 
 /// The lower-case form names are unique by.
@@ -565,5 +610,71 @@ mod tests {
         assert_eq!(clean_slug("Rust-语言_1").unwrap(), "rust-语言_1");
         assert!(clean_slug("a b").is_err());
         assert!(clean_slug("").is_err());
+    }
+}
+
+/// The tag requests a handler makes: staff only, each one transaction with its log entry.
+pub mod requests {
+    use plaza_kernel::syslog::{self, Event, Level};
+    use plaza_kernel::{ApiResult, Caller, Db};
+
+    use super::{Tag, TagInput};
+
+    /// Checks and creates a tag (staff) and logs who did, in one transaction.
+    pub async fn create_tag(
+        db: &Db,
+        caller: Caller,
+        input: TagInput,
+        ip: Option<String>,
+    ) -> ApiResult<Tag> {
+        caller.require_staff()?;
+        let input = input.cleaned()?;
+        db.transaction(move |conn| {
+            let tag = super::create(conn, input)?;
+            syslog::record(
+                conn,
+                &Event::new(
+                    Level::Info,
+                    "core",
+                    "tag_created",
+                    format!("{} created tag \"{}\"", caller.username, tag.name),
+                )
+                .user(caller.id)
+                .ip(ip)
+                .data(serde_json::json!({"tag_id": tag.id})),
+            )?;
+            Ok(tag)
+        })
+        .await
+    }
+
+    /// Checks and changes a tag (staff), in one transaction.
+    pub async fn update_tag(db: &Db, caller: &Caller, id: i64, input: TagInput) -> ApiResult<Tag> {
+        caller.require_staff()?;
+        let input = input.cleaned()?;
+        db.transaction(move |conn| super::update(conn, id, input))
+            .await
+    }
+
+    /// Deletes a tag (staff) and logs who did, in one transaction.
+    pub async fn delete_tag(db: &Db, caller: Caller, id: i64, ip: Option<String>) -> ApiResult<()> {
+        caller.require_staff()?;
+        db.transaction(move |conn| {
+            let tag = super::delete(conn, id)?;
+            syslog::record(
+                conn,
+                &Event::new(
+                    Level::Info,
+                    "core",
+                    "tag_deleted",
+                    format!("{} deleted tag \"{}\"", caller.username, tag.name),
+                )
+                .user(caller.id)
+                .ip(ip)
+                .data(serde_json::json!({"tag_id": tag.id, "usage_count": tag.usage_count})),
+            )?;
+            Ok(())
+        })
+        .await
     }
 }

@@ -10,11 +10,11 @@ use plaza_kernel::extract::{is_json, read_body, DEFAULT_BODY_LIMIT};
 use plaza_kernel::{ApiError, ApiResult, Caller, Config, Db, Services, ValidJson};
 use plaza_users::profile::ProfilePatch;
 use plaza_users::resume::{
-    self, ActionOutcome, CustomSection, CustomSections, Education, Educations, Project, Projects,
-    Resume, ResumeBasic, Section, WorkExperience, WorkExperiences,
+    ActionOutcome, CustomSection, CustomSections, Education, Educations, Project, Projects, Resume,
+    ResumeBasic, Section, WorkExperience, WorkExperiences,
 };
 use plaza_users::routes::{me, resume as resume_routes};
-use plaza_users::service;
+use plaza_users::service::requests;
 use plaza_users::types::UserPatch;
 use plaza_users::views::UserDetail;
 use plaza_users::Sessions;
@@ -83,7 +83,7 @@ pub async fn update_profile(
         user.profile = Some(merge_profiles(user.profile.take(), profile));
     }
     let id = caller.id;
-    let user = service::update_account(&services, sessions, caller, id, user, false).await?;
+    let user = requests::update_account(&services, sessions, caller, id, user, false).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -118,10 +118,7 @@ pub async fn create_resume(
     caller: Caller,
     body: ValidJson<ResumeBasic>,
 ) -> ApiResult<HttpResponse> {
-    let basic = body.into_inner();
-    let (resume, created) = db
-        .transaction(move |conn| resume::put_basic(conn, caller.id, &basic, false))
-        .await?;
+    let (resume, created) = requests::put_resume(&db, &caller, body.into_inner(), false).await?;
     Ok(if created {
         HttpResponse::Created().json(resume)
     } else {
@@ -156,9 +153,7 @@ async fn action<S: Section>(
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
     let body = json_body(&req, payload).await?;
-    let outcome = db
-        .transaction(move |conn| resume::run_action::<S>(conn, caller.id, &body))
-        .await?;
+    let outcome = requests::resume_action::<S>(&db, &caller, body).await?;
     Ok(match outcome {
         ActionOutcome::Created(item) => HttpResponse::Created().json(item),
         ActionOutcome::Updated(item) => HttpResponse::Ok().json(item),

@@ -3,34 +3,22 @@
 
 use crate::settings::UsersSettings;
 use plaza_kernel::settings::Settings as DomainSettings;
-use std::time::Duration;
 
 use actix_multipart::Multipart;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use plaza_kernel::auth::{revocation, TokenCodec};
 use plaza_kernel::counts::Counts;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::schema::users;
-use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{
-    ApiError, ApiResult, Cache, Caller, Config, Db, Page, PageRequest, Services, ValidJson,
-};
+use plaza_kernel::{ApiError, ApiResult, Caller, Db, Page, PageRequest, Services, ValidJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::require_login_session;
 use crate::avatar::{self, MAX_AVATAR_BYTES};
 use crate::login_log::{self, LoginLog};
-use crate::model::User;
-use crate::password::{
-    check_confirmation, hash_password_async, validate_new_password, verify_password_async,
-};
 use crate::profile::{self, Profile, ProfilePatch};
-use crate::public::media_url;
-use crate::service;
+use crate::service::{self, requests, requests::SessionsHook};
 use crate::sessions::{ClientInfo, Sessions};
 use crate::types::{
     AvatarOut, PasswordChange, PasswordChanged, Settings, SettingsUpdate, UserPatch, UserStats,
@@ -68,7 +56,7 @@ pub async fn replace_me(
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
     let user =
-        service::update_account(&services, sessions, caller, id, body.into_inner(), true).await?;
+        requests::update_account(&services, sessions, caller, id, body.into_inner(), true).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -91,7 +79,7 @@ pub async fn patch_me(
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
     let user =
-        service::update_account(&services, sessions, caller, id, body.into_inner(), false).await?;
+        requests::update_account(&services, sessions, caller, id, body.into_inner(), false).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -105,19 +93,11 @@ pub async fn patch_me(
     ),
     security(("jwt" = [])))]
 pub async fn deactivate_me(
-    db: web::Data<Db>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
-    sessions: Option<web::Data<dyn Sessions>>,
+    services: web::Data<Services>,
+    sessions: SessionsHook,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    require_login_session(&caller)?;
-    let id = caller.id;
-    db.transaction(move |conn| {
-        service::deactivate_me(conn, &caller, sessions.as_ref().map(|s| s.get_ref()))
-    })
-    .await?;
-    revocation::revoke_all_access(&cache, id, tokens.access_ttl).await?;
+    requests::deactivate_me(&services, sessions, caller).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -174,9 +154,7 @@ async fn write_profile(
     caller: Caller,
     patch: ProfilePatch,
 ) -> ApiResult<HttpResponse> {
-    let profile = db
-        .transaction(move |conn| Ok(profile::update(conn, caller.id, &patch)?))
-        .await?;
+    let profile = requests::update_profile(&db, &caller, patch).await?;
     Ok(HttpResponse::Ok().json(profile))
 }
 
@@ -208,10 +186,7 @@ pub async fn update_settings(
     caller: Caller,
     body: ValidJson<SettingsUpdate>,
 ) -> ApiResult<HttpResponse> {
-    let update = body.into_inner();
-    let settings = db
-        .transaction(move |conn| service::update_settings(conn, caller.id, &update))
-        .await?;
+    let settings = requests::update_settings(&db, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(settings))
 }
 
@@ -230,70 +205,21 @@ pub async fn change_password(
     req: HttpRequest,
     services: web::Data<Services>,
     settings: DomainSettings<UsersSettings>,
-    sessions: Option<web::Data<dyn Sessions>>,
+    sessions: SessionsHook,
     caller: Caller,
     body: ValidJson<PasswordChange>,
 ) -> ApiResult<HttpResponse> {
-    let Services {
-        db, cache, tokens, ..
-    } = services.get_ref();
-    require_login_session(&caller)?;
-    let body = body.into_inner();
-    check_confirmation(
-        "new_password_confirm",
-        &body.new_password,
-        body.new_password_confirm.as_deref(),
-    )?;
-    let id = caller.id;
-    let user = db.run(move |conn| Ok(User::find(conn, id)?)).await?;
-    if !verify_password_async(body.old_password.clone(), user.password.clone()).await? {
-        return Err(ApiError::invalid_field(
-            "old_password",
-            "Your old password was entered incorrectly. Please enter it again.",
-        ));
-    }
-    validate_new_password(&body.new_password, &user)?;
-    let hash = hash_password_async(body.new_password, settings.bcrypt_cost).await?;
-
-    // Revoke every access token issued so far, then issue the new ones strictly later (the
-    // revocation stamp has millisecond resolution).
-    revocation::revoke_all_access(cache, id, tokens.access_ttl).await?;
-    tokio::time::sleep(Duration::from_millis(3)).await;
     let client = ClientInfo::of(&req);
-    let codec = tokens.clone();
-    let pair = db
-        .transaction(move |conn| {
-            service::set_password(conn, id, &hash)?;
-            syslog::record(
-                conn,
-                &Event::new(
-                    Level::Info,
-                    "users",
-                    "password_changed",
-                    format!("{} changed their password", caller.username),
-                )
-                .user(id)
-                .ip(client.ip.clone()),
-            )?;
-            match sessions.as_ref().map(|s| s.get_ref()) {
-                Some(sessions) => {
-                    sessions.revoke_all(conn, id, "password_changed")?;
-                    let user = User::find(conn, id)?;
-                    Ok(Some(sessions.open(conn, &codec, &user, &client)?))
-                }
-                None => Ok(None),
-            }
-        })
-        .await?;
-    let (access, refresh) = match pair {
-        Some(pair) => (pair.access, Some(pair.refresh)),
-        None => (tokens.issue_access(&user.token_subject())?.token, None),
-    };
-    Ok(HttpResponse::Ok().json(PasswordChanged {
-        detail: "Password changed. Other sessions have been signed out.".to_owned(),
-        access,
-        refresh,
-    }))
+    let changed = requests::change_password(
+        &services,
+        settings.bcrypt_cost,
+        sessions,
+        caller,
+        body.into_inner(),
+        client,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(changed))
 }
 
 /// The multipart body of `me/avatar/`.
@@ -317,8 +243,7 @@ pub struct AvatarUpload {
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn upload_avatar(
     req: HttpRequest,
-    db: web::Data<Db>,
-    config: web::Data<Config>,
+    services: web::Data<Services>,
     caller: Caller,
     payload: web::Payload,
 ) -> ApiResult<HttpResponse> {
@@ -336,43 +261,8 @@ pub async fn upload_avatar(
     let bytes = read_file_field(Multipart::new(req.headers(), payload)).await?;
     let processed = tokio::task::spawn_blocking(move || avatar::process(&bytes)).await??;
 
-    let media_root = config.media_root.clone();
-    let user_id = caller.id;
-    let root = media_root.clone();
-    let (path, thumb) =
-        tokio::task::spawn_blocking(move || avatar::store(&root, user_id, &processed))
-            .await?
-            .map_err(ApiError::internal)?;
-    let (new_path, new_thumb) = (path.clone(), thumb.clone());
-    let replaced = db
-        .transaction(move |conn| {
-            use diesel::prelude::*;
-            let user = User::find(conn, user_id)?;
-            diesel::update(users::table.find(user_id))
-                .set((
-                    users::avatar.eq(&new_path),
-                    users::avatar_thumbnail.eq(&new_thumb),
-                    users::updated_at.eq(plaza_kernel::time::now()),
-                ))
-                .execute(conn)?;
-            Ok([user.avatar, user.avatar_thumbnail])
-        })
-        .await;
-    let old: Vec<String> = match replaced {
-        Ok(old) => old.into_iter().flatten().collect(),
-        Err(err) => {
-            // Nothing refers to the new files: remove them.
-            let root = media_root.clone();
-            let files = vec![path, thumb];
-            tokio::task::spawn_blocking(move || avatar::remove(&root, &files)).await?;
-            return Err(err);
-        }
-    };
-    tokio::task::spawn_blocking(move || avatar::remove(&media_root, &old)).await?;
-    Ok(HttpResponse::Ok().json(AvatarOut {
-        avatar: media_url(&path),
-        avatar_thumbnail: media_url(&thumb),
-    }))
+    let out = requests::replace_avatar(&services, &caller, processed).await?;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// Fields of an avatar upload other than `file` are read and ignored, up to this size.
@@ -449,30 +339,10 @@ async fn read_file_field(mut multipart: Multipart) -> ApiResult<Vec<u8>> {
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn delete_avatar(
-    db: web::Data<Db>,
-    config: web::Data<Config>,
+    services: web::Data<Services>,
     caller: Caller,
 ) -> ApiResult<HttpResponse> {
-    let user_id = caller.id;
-    let old = db
-        .transaction(move |conn| {
-            use diesel::prelude::*;
-            let user = User::find(conn, user_id)?;
-            diesel::update(users::table.find(user_id))
-                .set((
-                    users::avatar.eq(None::<String>),
-                    users::avatar_thumbnail.eq(None::<String>),
-                    users::updated_at.eq(plaza_kernel::time::now()),
-                ))
-                .execute(conn)?;
-            Ok([user.avatar, user.avatar_thumbnail]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>())
-        })
-        .await?;
-    let media_root = config.media_root.clone();
-    tokio::task::spawn_blocking(move || avatar::remove(&media_root, &old)).await?;
+    requests::remove_avatar(&services, &caller).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -10,6 +10,7 @@ use crate::resume::{
     EducationPatch, Educations, Project, ProjectInput, ProjectPatch, Projects, Resume, ResumeBasic,
     Section, WorkExperience, WorkExperiences, WorkInput, WorkPatch,
 };
+use crate::service::requests;
 
 /// The caller's whole résumé (the empty one if never written).
 #[utoipa::path(get, path = "/api/v1/users/me/resume/", tag = "resume",
@@ -37,10 +38,7 @@ pub async fn put_resume(
     caller: Caller,
     body: ValidJson<ResumeBasic>,
 ) -> ApiResult<HttpResponse> {
-    let basic = body.into_inner();
-    let (resume, _) = db
-        .transaction(move |conn| resume::put_basic(conn, caller.id, &basic, true))
-        .await?;
+    let (resume, _) = requests::put_resume(&db, &caller, body.into_inner(), true).await?;
     Ok(HttpResponse::Ok().json(resume))
 }
 
@@ -62,10 +60,7 @@ pub async fn create_entry<S: Section>(
     caller: Caller,
     body: ValidJson<S::Input>,
 ) -> ApiResult<HttpResponse> {
-    let input = body.into_inner();
-    let item = db
-        .transaction(move |conn| resume::create_entry::<S>(conn, caller.id, &input))
-        .await?;
+    let item = requests::create_entry::<S>(&db, &caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(item))
 }
 
@@ -77,10 +72,7 @@ pub async fn replace_entry<S: Section>(
     body: ValidJson<S::Input>,
 ) -> ApiResult<HttpResponse> {
     let patch = S::full(body.into_inner());
-    let id = id.into_inner();
-    let item = db
-        .transaction(move |conn| resume::update_entry::<S>(conn, caller.id, id, &patch))
-        .await?;
+    let item = requests::update_entry::<S>(&db, &caller, id.into_inner(), patch).await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -91,11 +83,8 @@ pub async fn patch_entry<S: Section>(
     id: web::Path<i64>,
     body: ValidJson<S::Patch>,
 ) -> ApiResult<HttpResponse> {
-    let patch = body.into_inner();
-    let id = id.into_inner();
-    let item = db
-        .transaction(move |conn| resume::update_entry::<S>(conn, caller.id, id, &patch))
-        .await?;
+    let item =
+        requests::update_entry::<S>(&db, &caller, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Ok().json(item))
 }
 
@@ -105,9 +94,7 @@ pub async fn delete_entry<S: Section>(
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    db.transaction(move |conn| resume::delete_entry::<S>(conn, caller.id, id))
-        .await?;
+    requests::delete_entry::<S>(&db, &caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,19 +2,15 @@
 
 use crate::settings::UsersSettings;
 use actix_web::{web, HttpResponse};
-use plaza_kernel::auth::{revocation, TokenCodec};
 use plaza_kernel::counts::Counts;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::{
-    ApiResult, Cache, Caller, Config, Db, MaybeCaller, Page, PageRequest, Services,
-};
+use plaza_kernel::{ApiResult, Caller, Db, MaybeCaller, Page, PageRequest, Services};
 use plaza_kernel::{ValidJson, ValidQuery};
 
-use crate::password::hash_password_async;
 use crate::resume::{self, Resume};
-use crate::service;
+use crate::service::{self, requests};
 use crate::sessions::Sessions;
 use crate::types::{CreateUser, ListQuery, SearchQuery, UserPatch, UserStats};
 use crate::views::{UserDetail, UserOut, Viewer};
@@ -63,13 +59,7 @@ pub async fn create_user(
     caller: Caller,
     body: ValidJson<CreateUser>,
 ) -> ApiResult<HttpResponse> {
-    caller.require_staff()?;
-    let body = body.into_inner();
-    let (username, email) = service::check_new_user(&body)?;
-    let hash = hash_password_async(body.password.clone(), settings.bcrypt_cost).await?;
-    let user = db
-        .transaction(move |conn| service::create_user(conn, &caller, &body, username, email, hash))
-        .await?;
+    let user = requests::create_user(&db, settings.bcrypt_cost, caller, body.into_inner()).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -140,7 +130,7 @@ pub async fn replace_user(
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    let user = service::update_account(
+    let user = requests::update_account(
         &services,
         sessions,
         caller,
@@ -172,7 +162,7 @@ pub async fn patch_user(
     id: web::Path<i64>,
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    let user = service::update_account(
+    let user = requests::update_account(
         &services,
         sessions,
         caller,
@@ -197,20 +187,11 @@ pub async fn patch_user(
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn delete_user(
-    db: web::Data<Db>,
-    config: web::Data<Config>,
-    cache: web::Data<Cache>,
-    tokens: web::Data<TokenCodec>,
+    services: web::Data<Services>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
-    let files = db
-        .transaction(move |conn| service::delete_user(conn, &caller, id))
-        .await?;
-    revocation::revoke_all_access(&cache, id, tokens.access_ttl).await?;
-    let media_root = config.media_root.clone();
-    tokio::task::spawn_blocking(move || crate::avatar::remove(&media_root, &files)).await?;
+    requests::delete_user(&services, caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
