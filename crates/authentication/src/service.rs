@@ -4,7 +4,7 @@
 
 use plaza_kernel::auth::{revocation, TokenType};
 use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, Services};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, Services};
 use plaza_users::login_log::LoginMethod;
 use plaza_users::password::{
     check_confirmation, hash_password_async, validate_new_password, verify_password_async,
@@ -19,7 +19,7 @@ use crate::login::{check_registration, complete_login};
 use crate::sessions::{self, revoke_access_tokens, Rotation};
 use crate::two_factor;
 use crate::types::{
-    CreatedApiKey, NewApiKey, PasswordResetConfirm, RegisterRequest, RegisterResponse,
+    CodeRequest, CreatedApiKey, NewApiKey, PasswordResetConfirm, RegisterRequest, RegisterResponse,
     TokenPairOut, TwoFactorDisable, TwoFactorEnrollment,
 };
 
@@ -147,9 +147,10 @@ pub async fn end_session(services: &Services, caller: &Caller, id: i64) -> ApiRe
 pub async fn create_api_key(
     db: &Db,
     caller: &Caller,
-    input: NewApiKey,
+    input: Body<NewApiKey>,
 ) -> ApiResult<CreatedApiKey> {
     require_login_session(caller)?;
+    let input = input.parse()?;
     let user_id = caller.id;
     db.transaction(move |conn| api_keys::create(conn, user_id, &input.name, input.expires_at))
         .await
@@ -175,8 +176,13 @@ pub async fn begin_two_factor(db: &Db, caller: &Caller) -> ApiResult<TwoFactorEn
 }
 
 /// Turns two-factor authentication on with a first code; answers the recovery codes.
-pub async fn confirm_two_factor(db: &Db, caller: &Caller, code: String) -> ApiResult<Vec<String>> {
+pub async fn confirm_two_factor(
+    db: &Db,
+    caller: &Caller,
+    input: Body<CodeRequest>,
+) -> ApiResult<Vec<String>> {
     require_login_session(caller)?;
+    let code = input.parse()?.code;
     let user_id = caller.id;
     db.transaction(move |conn| {
         let user = User::find(conn, user_id)?;
@@ -201,9 +207,10 @@ pub async fn confirm_two_factor(db: &Db, caller: &Caller, code: String) -> ApiRe
 pub async fn disable_two_factor(
     db: &Db,
     caller: &Caller,
-    input: TwoFactorDisable,
+    input: Body<TwoFactorDisable>,
 ) -> ApiResult<()> {
     require_login_session(caller)?;
+    let input = input.parse()?;
     let id = caller.id;
     let (user, row) = db
         .run(move |conn| Ok((User::find(conn, id)?, two_factor::enabled(conn, id)?)))

@@ -152,12 +152,11 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", detail)
     }
 
-    /// 409 `conflict` naming the field whose value is already taken.
-    pub fn conflict_field(field: &str) -> Self {
+    /// 400 `validation_error` naming the field whose value must be unique and is taken, as
+    /// DRF's unique validators answer (clients written for DRF check for 400).
+    pub fn taken(field: &str) -> Self {
         let message = format!("A record with this {field} already exists.");
-        let mut err = Self::conflict(message.clone());
-        err.errors = Some(BTreeMap::from([(field.to_owned(), vec![message])]));
-        err
+        Self::validation(BTreeMap::from([(field.to_owned(), vec![message])]))
     }
 
     /// 413 `payload_too_large`.
@@ -319,7 +318,7 @@ impl From<DieselError> for ApiError {
             DieselError::DatabaseError(kind, info) => match kind {
                 DatabaseErrorKind::UniqueViolation => {
                     match unique_violation_field(info.message()) {
-                        Some(field) => Self::conflict_field(&field),
+                        Some(field) => Self::taken(&field),
                         None => Self::conflict("A record with these values already exists."),
                     }
                 }

@@ -1,9 +1,12 @@
 //! Request extractors that validate once and answer in the contract's envelope.
 //!
 //! - [`ValidJson<T>`]: requires a JSON content type (415), enforces `MAX_BODY_BYTES` while
-//!   reading (413), parses (400 `bad_request` for malformed JSON; 400 `validation_error`
-//!   naming the field for a wrong type or a missing field), then runs `validator` rules.
+//!   reading (413), parses (400 `bad_request` for malformed JSON), and answers one 400
+//!   `validation_error` naming every field that is missing, of the wrong type, or breaks a
+//!   `validator` rule, all at once as DRF's serializers do.
 //!   An empty body reads as `{}`, as DRF does.
+//! - [`Body<T>`]: the same checks, with the verdict kept for the service to ask for after
+//!   it has checked permission (403 before 400, as DRF orders them).
 //! - [`ValidQuery<T>`]: the same for the query string.
 
 use std::collections::BTreeMap;
@@ -55,10 +58,47 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
         Box::pin(async move {
             checked?;
             let body = read_body(&mut payload, limit).await?;
-            let value = parse_json::<T>(&body)?;
-            validate(&value)?;
-            Ok(Self(value))
+            Ok(Self(parse_valid_json::<T>(&body)?))
         })
+    }
+}
+
+/// A JSON body read and checked as [`ValidJson`] checks it, whose verdict waits until the
+/// service asks for it ([`Body::parse`]): the service decides permission first (403, or 404
+/// for what the caller may not see) and only then looks at the body (400), in the order DRF
+/// gives them. Handlers whose endpoint has a permission rule take this instead of `ValidJson`.
+#[derive(Debug)]
+pub struct Body<T>(Result<T, ApiError>);
+
+impl<T> Body<T> {
+    /// The body, or why it is invalid.
+    pub fn parse(self) -> Result<T, ApiError> {
+        self.0
+    }
+
+    /// The body converted, keeping its verdict.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Body<U> {
+        Body(self.0.map(f))
+    }
+
+    /// A body known to be valid (for services called by other code than a handler).
+    pub fn valid(value: T) -> Self {
+        Self(Ok(value))
+    }
+
+    /// The fields the body sets, if it is valid; `None` leaves the verdict to [`Body::parse`].
+    pub fn peek(&self) -> Option<&T> {
+        self.0.as_ref().ok()
+    }
+}
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let parsed = ValidJson::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(parsed.await.map(ValidJson::into_inner))) })
     }
 }
 
@@ -109,35 +149,150 @@ pub async fn read_body(payload: &mut Payload, limit: usize) -> Result<BytesMut, 
     Ok(body)
 }
 
-/// Parses JSON, naming the field of a type error.
+/// Parses JSON, naming every field with a wrong type or missing, at once (as DRF's
+/// serializers do); malformed JSON is one `bad_request`.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    parse_checked(body, |_: &T| Ok(()))
+}
+
+/// [`parse_json`], then the `validator` rules: one `validation_error` naming every invalid
+/// field — those that did not parse and those whose value breaks a rule. Struct-level rules
+/// (`non_field_errors`) run only when every field is valid, as DRF's `validate()` does.
+pub fn parse_valid_json<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    parse_checked(body, |value: &T| validate(value))
+}
+
+fn parse_checked<T: DeserializeOwned>(
+    body: &[u8],
+    check: impl Fn(&T) -> Result<(), ApiError>,
+) -> Result<T, ApiError> {
     let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         body
     };
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let inner = err.inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let path = err.path().to_string();
-                data_error(&path, &inner.to_string())
-            }
-            _ => ApiError::bad_request(format!(
-                "JSON parse error - {}",
-                strip_position(&inner.to_string())
-            )),
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(value) => {
+            // Trailing characters after the value are malformed JSON too.
+            de.end().map_err(|e| syntax_error(&e))?;
+            check(&value)?;
+            Ok(value)
         }
-    })?;
-    // Trailing characters after the value are malformed JSON too.
-    de.end().map_err(|e| {
-        ApiError::bad_request(format!(
-            "JSON parse error - {}",
-            strip_position(&e.to_string())
-        ))
-    })?;
-    Ok(value)
+        Err(err) if err.inner().classify() != serde_json::error::Category::Data => {
+            Err(syntax_error(err.inner()))
+        }
+        Err(err) => {
+            // Well-formed JSON of the wrong shape: look at all of it (a syntax error further
+            // on still wins, as it would have without the data error).
+            let first = data_error(&err.path().to_string(), &err.inner().to_string());
+            match serde_json::from_slice::<serde_json::Value>(body) {
+                Err(syntax) => Err(syntax_error(&syntax)),
+                Ok(serde_json::Value::Object(object)) => {
+                    Err(every_field_error(object, &check).unwrap_or(first))
+                }
+                Ok(other) if err.path().to_string().starts_with('[') => {
+                    // serde lets a struct be read from an array; DRF names the real problem.
+                    let got = match other {
+                        serde_json::Value::Array(_) => "list",
+                        serde_json::Value::String(_) => "str",
+                        serde_json::Value::Number(_) => "int",
+                        serde_json::Value::Bool(_) => "bool",
+                        _ => "NoneType",
+                    };
+                    Err(ApiError::invalid_field(
+                        "non_field_errors",
+                        format!("Invalid data. Expected a dictionary, but got {got}."),
+                    ))
+                }
+                Ok(_) => Err(first),
+            }
+        }
+    }
+}
+
+fn syntax_error(err: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!(
+        "JSON parse error - {}",
+        strip_position(&err.to_string())
+    ))
+}
+
+/// Values tried in place of a field already reported, so that deserialising can go on to
+/// the next field: one of them has the shape of almost any field's type.
+const STAND_INS: [&str; 8] = [
+    "null",
+    "\"\"",
+    "0",
+    "false",
+    "[]",
+    "{}",
+    "\"00000000-0000-0000-0000-000000000000\"",
+    "\"1970-01-01T00:00:00Z\"",
+];
+
+/// Collects the error of every field of a JSON object that does not deserialise as `T`.
+/// serde stops at the first bad field, so each round reports one field, takes it out of
+/// the way (removed, then given stand-in values until one fits), and deserialises again;
+/// a body with `n` bad fields costs about `n` extra rounds, on the error path only.
+fn every_field_error<T: DeserializeOwned>(
+    mut object: serde_json::Map<String, serde_json::Value>,
+    check: &impl Fn(&T) -> Result<(), ApiError>,
+) -> Option<ApiError> {
+    let mut errors = FieldErrors::new();
+    // Fields reported so far, with the next stand-in to try for each.
+    let mut reported: BTreeMap<String, usize> = BTreeMap::new();
+    let rounds = 4 * object.len() + 4 * STAND_INS.len() + 8;
+    for _ in 0..rounds {
+        let value = serde_json::Value::Object(object.clone());
+        let err = match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(parsed) => {
+                if let Err(rules) = check(&parsed) {
+                    for (field, messages) in rules.errors().cloned().unwrap_or_default() {
+                        let top = field.split(['.', '[']).next().unwrap_or_default();
+                        if field != "non_field_errors" && !reported.contains_key(top) {
+                            errors.entry(field).or_default().extend(messages);
+                        }
+                    }
+                }
+                break;
+            }
+            Err(err) => err,
+        };
+        let path = err.path().to_string();
+        let message = err.inner().to_string();
+        let one = data_error(&path, &message);
+        let Some((key, messages)) = one.errors().and_then(|e| e.iter().next()) else {
+            break;
+        };
+        let top = key.split(['.', '[']).next().unwrap_or_default().to_owned();
+        if top.is_empty() || top == "non_field_errors" {
+            errors
+                .entry(key.clone())
+                .or_default()
+                .extend(messages.iter().cloned());
+            break;
+        }
+        match reported.get_mut(&top) {
+            None => {
+                errors
+                    .entry(key.clone())
+                    .or_default()
+                    .extend(messages.iter().cloned());
+                reported.insert(top.clone(), 0);
+                object.remove(&top);
+            }
+            Some(next) => {
+                let Some(stand_in) = STAND_INS.get(*next) else {
+                    break;
+                };
+                *next += 1;
+                let value = serde_json::from_str(stand_in).unwrap_or(serde_json::Value::Null);
+                object.insert(top, value);
+            }
+        }
+    }
+    (!errors.is_empty()).then(|| ApiError::validation(errors))
 }
 
 /// Turns a serde data error at `path` into `validation_error`.
@@ -316,6 +471,91 @@ mod tests {
         #[serde(default)]
         #[allow(dead_code)]
         views: u32,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Registration {
+        #[validate(length(min = 3, max = 10))]
+        username: String,
+        #[validate(email)]
+        email: String,
+        age: u8,
+        #[validate(length(max = 3))]
+        nickname: Option<String>,
+        #[validate(nested)]
+        address: Option<Address>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Address {
+        city: String,
+    }
+
+    fn fields(err: &ApiError) -> Vec<&str> {
+        err.errors()
+            .map(|e| e.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn every_missing_field_is_named_at_once() {
+        let err = parse_valid_json::<Registration>(b"{}").unwrap_err();
+        assert_eq!(err.code(), "validation_error");
+        assert_eq!(fields(&err), ["age", "email", "username"]);
+        for messages in err.errors().unwrap().values() {
+            assert_eq!(messages, &["This field is required."]);
+        }
+    }
+
+    #[test]
+    fn wrong_types_missing_fields_and_broken_rules_come_together() {
+        let body =
+            br#"{"username": 7, "age": 300, "nickname": "much too long", "address": {"city": 1}}"#;
+        let err = parse_valid_json::<Registration>(body).unwrap_err();
+        assert_eq!(
+            fields(&err),
+            ["address.city", "age", "email", "nickname", "username"]
+        );
+        let errors = err.errors().unwrap();
+        assert_eq!(errors["email"], ["This field is required."]);
+        assert!(
+            errors["username"][0].starts_with("Invalid type"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            errors["nickname"].len(),
+            1,
+            "only the rule, once: {errors:?}"
+        );
+    }
+
+    #[test]
+    fn stand_ins_for_reported_fields_never_add_rule_errors() {
+        // `username` is reported as missing; the stand-in that lets parsing go on ("" or
+        // "0…") breaks its length rule, which must not be reported on top.
+        let body = br#"{"email": "not-an-address", "age": 3}"#;
+        let err = parse_valid_json::<Registration>(body).unwrap_err();
+        let errors = err.errors().unwrap();
+        assert_eq!(fields(&err), ["email", "username"]);
+        assert_eq!(errors["username"], ["This field is required."]);
+    }
+
+    #[test]
+    fn a_valid_body_parses_and_a_non_object_names_one_error() {
+        let ok = parse_valid_json::<Registration>(
+            br#"{"username": "alice", "email": "a@example.com", "age": 30}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.username, "alice");
+        let err = parse_valid_json::<Registration>(b"[1, 2]").unwrap_err();
+        assert_eq!(err.code(), "validation_error");
+        assert_eq!(fields(&err), ["non_field_errors"]);
+        let err = parse_valid_json::<Registration>(b"{\"username\": ").unwrap_err();
+        assert_eq!(err.code(), "bad_request");
+        let err = parse_valid_json::<Registration>(br#"{"age": "x"} trailing"#).unwrap_err();
+        assert_eq!(err.code(), "bad_request");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
@@ -14,7 +14,9 @@ use actix_web::middleware::{
     from_fn, DefaultHeaders, ErrorHandlerResponse, ErrorHandlers, Next, NormalizePath,
     TrailingSlash,
 };
-use actix_web::{web, App, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{
+    web, App, Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError,
+};
 use tracing::Instrument;
 
 use crate::config::Config;
@@ -87,10 +89,31 @@ where
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::not_found("Not found."))
         }))
+        .wrap(from_fn(authenticate_first))
         .wrap(ErrorHandlers::new().default_handler(envelope))
         .wrap(security_headers())
         .wrap(from_fn(request_context))
         .wrap(NormalizePath::new(TrailingSlash::Always))
+}
+
+/// Credentials are checked before anything else (API.md §0), as DRF authenticates before it
+/// checks permissions or reads the body: a request presenting a token or key that does not
+/// resolve is 401 on every endpoint, public reads included. The resolved caller is kept in
+/// the request, so the handler's `Caller`/`MaybeCaller` does not resolve it again.
+async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let (http, payload) = req.into_parts();
+    let checked = crate::auth::MaybeCaller::extract(&http).await;
+    let req = ServiceRequest::from_parts(http, payload);
+    match checked {
+        Ok(_) => next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body),
+        Err(err) => Ok(req.error_response(err).map_into_right_body()),
+    }
 }
 
 /// Headers that are right for a JSON API on every response.

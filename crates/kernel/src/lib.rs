@@ -63,7 +63,7 @@ pub use cache::Cache;
 pub use config::Config;
 pub use db::{Db, DbConn};
 pub use error::{ApiError, ApiResult};
-pub use extract::{ValidJson, ValidQuery};
+pub use extract::{Body, ValidJson, ValidQuery};
 pub use ids::UserId;
 pub use pagination::{CursorPage, CursorRequest, OrderBy, Page, PageRequest};
 pub use realtime::Realtime;

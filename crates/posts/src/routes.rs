@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use plaza_kernel::pagination::{absolute_url, PageParams};
 use plaza_kernel::{
-    ApiError, ApiResult, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
+    ApiError, ApiResult, Body, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
 use crate::cache::{CachedPost, Changes, ReadCache};
@@ -197,16 +197,9 @@ pub async fn replace_post(
     caller: Caller,
     changes: Changes,
     id: web::Path<i64>,
-    body: ValidJson<PostWrite>,
+    body: Body<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    save_post(
-        db,
-        caller,
-        changes,
-        id.into_inner(),
-        body.into_inner().into(),
-    )
-    .await
+    save_post(db, caller, changes, id.into_inner(), body.map(Into::into)).await
 }
 
 /// Changes some fields of a post (author or moderator).
@@ -230,9 +223,9 @@ pub async fn update_post(
     caller: Caller,
     changes: Changes,
     id: web::Path<i64>,
-    body: ValidJson<PostPatch>,
+    body: Body<PostPatch>,
 ) -> ApiResult<HttpResponse> {
-    save_post(db, caller, changes, id.into_inner(), body.into_inner()).await
+    save_post(db, caller, changes, id.into_inner(), body).await
 }
 
 async fn save_post(
@@ -240,7 +233,7 @@ async fn save_post(
     caller: Caller,
     changes: Changes,
     id: i64,
-    patch: PostPatch,
+    patch: Body<PostPatch>,
 ) -> ApiResult<HttpResponse> {
     let post = requests::edit_post(&db, caller, id, patch).await?;
     changes.announce().await;
@@ -369,16 +362,9 @@ pub async fn replace_reply(
     caller: Caller,
     changes: Changes,
     id: web::Path<i64>,
-    body: ValidJson<ReplyEdit>,
+    body: Body<ReplyEdit>,
 ) -> ApiResult<HttpResponse> {
-    save_reply(
-        db,
-        caller,
-        changes,
-        id.into_inner(),
-        body.into_inner().into(),
-    )
-    .await
+    save_reply(db, caller, changes, id.into_inner(), body.map(Into::into)).await
 }
 
 /// Changes a reply's text (author or moderator).
@@ -402,9 +388,9 @@ pub async fn update_reply(
     caller: Caller,
     changes: Changes,
     id: web::Path<i64>,
-    body: ValidJson<ReplyPatch>,
+    body: Body<ReplyPatch>,
 ) -> ApiResult<HttpResponse> {
-    save_reply(db, caller, changes, id.into_inner(), body.into_inner()).await
+    save_reply(db, caller, changes, id.into_inner(), body).await
 }
 
 async fn save_reply(
@@ -412,7 +398,7 @@ async fn save_reply(
     caller: Caller,
     changes: Changes,
     id: i64,
-    patch: ReplyPatch,
+    patch: Body<ReplyPatch>,
 ) -> ApiResult<HttpResponse> {
     let reply = requests::edit_reply(&db, caller, id, patch).await?;
     changes.announce().await;

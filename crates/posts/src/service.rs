@@ -23,7 +23,7 @@ use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::{post_tags, posts, replies};
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Page, PageRequest};
 use plaza_users::Author;
 
 use crate::model::{self, NewPostRow, NewReplyRow, Post, Reply};
@@ -357,13 +357,13 @@ pub fn update_post(
     id: i64,
     patch: PostPatch,
 ) -> ApiResult<PostDetail> {
+    let post = model::lock_post(conn, id)?.ok_or_else(post_not_found)?;
+    ensure_can_edit(caller, post.author_id, "post")?;
     let new_tags = patch
         .tags
         .as_deref()
         .map(|names| tags::clean_names(names, "tags", TAGS_MAX))
         .transpose()?;
-    let post = model::lock_post(conn, id)?.ok_or_else(post_not_found)?;
-    ensure_can_edit(caller, post.author_id, "post")?;
 
     diesel::update(posts::table.find(id))
         .set((
@@ -550,15 +550,16 @@ fn live_reply(conn: &mut DbConn, id: i64) -> ApiResult<Reply> {
         .ok_or_else(reply_not_found)
 }
 
-/// Changes a reply's text.
+/// Changes a reply's text: 404, then 403, then the body's 400.
 pub fn update_reply(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: ReplyPatch,
+    patch: Body<ReplyPatch>,
 ) -> ApiResult<ReplyOut> {
     let reply = live_reply(conn, id)?;
     ensure_can_edit(caller, reply.author_id, "reply")?;
+    let patch = patch.parse()?;
     diesel::update(replies::table.find(id))
         .set((
             patch.content.map(|c| replies::content.eq(c)),
@@ -617,7 +618,7 @@ pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()
 /// The forum's writes as a request makes them: each picks its own transaction (or none), so
 /// handlers only extract, call one of these, and answer.
 pub mod requests {
-    use plaza_kernel::{ApiResult, Caller, Db};
+    use plaza_kernel::{ApiResult, Body, Caller, Db};
 
     use super::CreatedReply;
     use crate::types::{PostDetail, PostPatch, PostWrite, ReplyOut, ReplyPatch, ReplyWrite};
@@ -644,17 +645,19 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: PostPatch,
+        patch: Body<PostPatch>,
     ) -> ApiResult<PostDetail> {
-        let (check, names) = (caller.clone(), patch.tags.clone());
-        db.run(move |conn| {
-            if let Some(post) = crate::model::find_post(conn, id)? {
+        let check = caller.clone();
+        // 404, then 403, then the body's 400, as DRF orders them.
+        let patch = db
+            .run(move |conn| {
+                let post = crate::model::find_post(conn, id)?.ok_or_else(super::post_not_found)?;
                 super::ensure_can_edit(&check, post.author_id, "post")?;
-                super::prepare_tags(conn, names.as_deref())?;
-            }
-            Ok(())
-        })
-        .await?;
+                let patch = patch.parse()?;
+                super::prepare_tags(conn, patch.tags.as_deref())?;
+                Ok(patch)
+            })
+            .await?;
         db.transaction(move |conn| super::update_post(conn, &caller, id, patch))
             .await
     }
@@ -681,7 +684,7 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: ReplyPatch,
+        patch: Body<ReplyPatch>,
     ) -> ApiResult<ReplyOut> {
         db.transaction(move |conn| super::update_reply(conn, &caller, id, patch))
             .await

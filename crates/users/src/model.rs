@@ -208,7 +208,7 @@ impl NewAccount {
 }
 
 /// Creates an account and its profile in one transaction and returns it. A taken username or
-/// email is 409 naming the field (case-insensitively, on both backends).
+/// email is 400 `validation_error` naming the field (case-insensitively, on both backends).
 pub fn create_account(conn: &mut DbConn, account: &NewAccount) -> ApiResult<User> {
     db::transaction(conn, |conn| {
         let now = plaza_kernel::time::now();

@@ -11,7 +11,7 @@ use plaza_kernel::db::{like, MultiBackend};
 use plaza_kernel::error::FieldErrors;
 use plaza_kernel::schema::users;
 use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Caller, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, DbConn, Page, PageRequest};
 
 use crate::model::{create_account, NewAccount, User};
 use crate::password::{validate_password, UserAttributes};
@@ -406,7 +406,7 @@ pub fn update_user(
     conn: &mut DbConn,
     caller: &Caller,
     target_id: i64,
-    patch: &UserPatch,
+    patch: Body<UserPatch>,
     full: bool,
     sessions: Option<&dyn Sessions>,
 ) -> ApiResult<Updated> {
@@ -415,6 +415,8 @@ pub fn update_user(
         .ok_or_else(|| ApiError::not_found("No user with this id."))?;
     ensure_can_edit(caller, &target)?;
     ensure_superuser_guard(caller, &target)?;
+    // 404, then 403, then the body's 400, as DRF orders them.
+    let patch = &patch.parse()?;
     ensure_staff_fields(caller, &target, patch)?;
 
     let mut errors = FieldErrors::new();

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson};
+use plaza_kernel::{ApiResult, Body, Caller, Db, Page, PageRequest};
 use plaza_users::routes::require_login_session;
 
 use crate::types::{ApiKeyView, CreatedApiKey, NewApiKey};
@@ -43,9 +43,9 @@ pub async fn list_api_keys(
 pub async fn create_api_key(
     db: web::Data<Db>,
     caller: Caller,
-    body: ValidJson<NewApiKey>,
+    body: Body<NewApiKey>,
 ) -> ApiResult<HttpResponse> {
-    let created = service::create_api_key(&db, &caller, body.into_inner()).await?;
+    let created = service::create_api_key(&db, &caller, body).await?;
     Ok(HttpResponse::Created().json(created))
 }
 

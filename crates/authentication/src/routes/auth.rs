@@ -20,8 +20,7 @@ use crate::types::{
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered and signed in", body = RegisterResponse),
-        (status = 400, description = "Invalid field, weak or mismatched password", body = ErrorBody),
-        (status = 409, description = "Username or email taken (case-insensitively)", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field (username, email: case-insensitively), weak or mismatched password", body = ErrorBody),
     ))]
 pub async fn register(
     req: HttpRequest,

@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
-use plaza_kernel::{ApiResult, Caller, Db, ValidJson};
+use plaza_kernel::{ApiResult, Body, Caller, Db};
 
 use crate::types::{
     CodeRequest, RecoveryCodes, TwoFactorDisable, TwoFactorEnrollment, TwoFactorStatus,
@@ -53,9 +53,9 @@ pub async fn enable_two_factor(db: web::Data<Db>, caller: Caller) -> ApiResult<H
 pub async fn confirm_two_factor(
     db: web::Data<Db>,
     caller: Caller,
-    body: ValidJson<CodeRequest>,
+    body: Body<CodeRequest>,
 ) -> ApiResult<HttpResponse> {
-    let codes = service::confirm_two_factor(&db, &caller, body.into_inner().code).await?;
+    let codes = service::confirm_two_factor(&db, &caller, body).await?;
     Ok(HttpResponse::Ok().json(RecoveryCodes {
         recovery_codes: codes,
     }))
@@ -74,8 +74,8 @@ pub async fn confirm_two_factor(
 pub async fn disable_two_factor(
     db: web::Data<Db>,
     caller: Caller,
-    body: ValidJson<TwoFactorDisable>,
+    body: Body<TwoFactorDisable>,
 ) -> ApiResult<HttpResponse> {
-    service::disable_two_factor(&db, &caller, body.into_inner()).await?;
+    service::disable_two_factor(&db, &caller, body).await?;
     Ok(HttpResponse::NoContent().finish())
 }

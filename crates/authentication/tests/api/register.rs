@@ -46,13 +46,13 @@ db_test!(async fn duplicates_are_refused_case_insensitively(backend) {
         "username": "ALICE", "email": "someone@example.com", "password": PASSWORD
     })))
     .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    assert_eq!((status, body["code"].as_str()), (400, Some("validation_error")));
     assert!(body["errors"]["username"].is_array(), "{body}");
     let (status, body) = call(app.post("/api/v1/auth/register/").json(&json!({
         "username": "alice2", "email": "Alice@EXAMPLE.com", "password": PASSWORD
     })))
     .await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 400);
     assert!(body["errors"]["email"].is_array(), "{body}");
     assert!(mails_to(&app, "someone@example.com").await.is_empty());
 });

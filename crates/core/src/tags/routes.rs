@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiResult, Caller, Db, Page, PageRequest, ValidJson, ValidQuery};
+use plaza_kernel::{ApiResult, Body, Caller, Db, Page, PageRequest, ValidQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -119,21 +119,19 @@ pub async fn list_tags(
     request_body = TagWrite,
     responses(
         (status = 201, description = "Created", body = TagOut),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid field, or a name or slug taken", body = ErrorBody),
         (status = 401, description = "No credentials", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
-        (status = 409, description = "Name or slug taken", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]
 pub async fn create_tag(
     db: web::Data<Db>,
     caller: Caller,
-    body: ValidJson<TagWrite>,
+    body: Body<TagWrite>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let input = TagInput::raw(Some(body.name), body.slug, body.color, body.description);
+    let input = body.map(|b| TagInput::raw(Some(b.name), b.slug, b.color, b.description));
     let ip = plaza_kernel::http::client_ip(&req);
     let tag = requests::create_tag(&db, caller, input, ip).await?;
     Ok(HttpResponse::Created().json(TagOut::from(tag)))
@@ -165,10 +163,9 @@ pub async fn get_tag(db: web::Data<Db>, id: web::Path<i64>) -> ApiResult<HttpRes
     request_body = TagWrite,
     responses(
         (status = 200, description = "The tag", body = TagOut),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid field, or a name or slug taken", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 404, description = "No such tag", body = ErrorBody),
-        (status = 409, description = "Name or slug taken", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]
@@ -176,10 +173,9 @@ pub async fn replace_tag(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<TagWrite>,
+    body: Body<TagWrite>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let input = TagInput::raw(Some(body.name), body.slug, body.color, body.description);
+    let input = body.map(|b| TagInput::raw(Some(b.name), b.slug, b.color, b.description));
     let tag = requests::update_tag(&db, &caller, id.into_inner(), input).await?;
     Ok(HttpResponse::Ok().json(TagOut::from(tag)))
 }
@@ -193,10 +189,9 @@ pub async fn replace_tag(
     request_body = TagPatch,
     responses(
         (status = 200, description = "The tag", body = TagOut),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid field, or a name or slug taken", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
         (status = 404, description = "No such tag", body = ErrorBody),
-        (status = 409, description = "Name or slug taken", body = ErrorBody),
     ),
     security(("jwt" = []))
 )]
@@ -204,10 +199,9 @@ pub async fn update_tag(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<TagPatch>,
+    body: Body<TagPatch>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    let input = TagInput::raw(body.name, body.slug, body.color, body.description);
+    let input = body.map(|b| TagInput::raw(b.name, b.slug, b.color, b.description));
     let tag = requests::update_tag(&db, &caller, id.into_inner(), input).await?;
     Ok(HttpResponse::Ok().json(TagOut::from(tag)))
 }

@@ -276,8 +276,8 @@ fn ordered(
     query.then_order_by(tags::name_key.asc())
 }
 
-/// Creates a tag (staff). A given slug must be free (409 `slug`); a derived one is made unique
-/// with a `-2`, `-3`, … suffix. A name already used, in any case, is 409 `name`.
+/// Creates a tag (staff). A given slug must be free (400 `slug`); a derived one is made unique
+/// with a `-2`, `-3`, … suffix. A name already used, in any case, is 400 `name`.
 pub fn create(conn: &mut DbConn, input: TagInput) -> ApiResult<Tag> {
     let name = input
         .name
@@ -616,7 +616,7 @@ mod tests {
 /// The tag requests a handler makes: staff only, each one transaction with its log entry.
 pub mod requests {
     use plaza_kernel::syslog::{self, Event, Level};
-    use plaza_kernel::{ApiResult, Caller, Db};
+    use plaza_kernel::{ApiResult, Body, Caller, Db};
 
     use super::{Tag, TagInput};
 
@@ -624,11 +624,11 @@ pub mod requests {
     pub async fn create_tag(
         db: &Db,
         caller: Caller,
-        input: TagInput,
+        input: Body<TagInput>,
         ip: Option<String>,
     ) -> ApiResult<Tag> {
         caller.require_staff()?;
-        let input = input.cleaned()?;
+        let input = input.parse()?.cleaned()?;
         db.transaction(move |conn| {
             let tag = super::create(conn, input)?;
             syslog::record(
@@ -649,9 +649,14 @@ pub mod requests {
     }
 
     /// Checks and changes a tag (staff), in one transaction.
-    pub async fn update_tag(db: &Db, caller: &Caller, id: i64, input: TagInput) -> ApiResult<Tag> {
+    pub async fn update_tag(
+        db: &Db,
+        caller: &Caller,
+        id: i64,
+        input: Body<TagInput>,
+    ) -> ApiResult<Tag> {
         caller.require_staff()?;
-        let input = input.cleaned()?;
+        let input = input.parse()?.cleaned()?;
         db.transaction(move |conn| super::update(conn, id, input))
             .await
     }

@@ -140,12 +140,12 @@ db_test!(async fn invalid_fields_and_conflicts(backend) {
 
     assert_eq!(create(&app, &staff.access, json!({"name": "Rust", "slug": "rust"})).await.status(), 201);
     let res = create(&app, &staff.access, json!({"name": "RUST"})).await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 400);
     let err: Value = res.json().await.unwrap();
-    assert_eq!(err["code"], "conflict");
+    assert_eq!(err["code"], "validation_error");
     assert!(err["errors"]["name"].is_array(), "{err}");
     let res = create(&app, &staff.access, json!({"name": "Other", "slug": "RUST"})).await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 400);
     assert!(res.json::<Value>().await.unwrap()["errors"]["slug"].is_array());
 });
 
@@ -170,11 +170,12 @@ db_test!(async fn staff_update_and_delete(backend) {
     let put: Value = res.json().await.unwrap();
     assert_eq!((put["slug"].as_str(), put["color"].as_str()), (Some("new"), Some("#000000")));
 
-    // A name or slug another tag has is a conflict.
+    // A name or slug another tag has is 400 naming the field, as DRF's unique validators say.
     let res = app.patch(&path).bearer_auth(&staff.access).json(&json!({"name": "other"})).send().await.unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 400);
+    assert!(res.json::<Value>().await.unwrap()["errors"]["name"].is_array());
     let res = app.patch(&path).bearer_auth(&staff.access).json(&json!({"slug": other["slug"]})).send().await.unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 400);
 
     // Unknown ids and wrong methods.
     let res = app.patch("/api/v1/core/tags/999999/").bearer_auth(&staff.access).json(&json!({"name": "z"})).send().await.unwrap();

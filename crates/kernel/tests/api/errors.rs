@@ -36,9 +36,44 @@ db_test!(async fn wrong_types_and_rules_name_the_fields(backend) {
     let res = app.post("/t/echo/").json(&json!({})).send().await.unwrap();
     assert_eq!(json_of(res).await["errors"]["title"][0], "This field is required.");
 
+    // Every invalid field at once, as DRF's serializers report them: a wrong type beside a
+    // broken rule, and a missing field beside a wrong type.
+    let res = app.post("/t/echo/").json(&json!({"title": 5, "stars": 9})).send().await.unwrap();
+    let body = json_of(res).await;
+    let fields: Vec<&String> = body["errors"].as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["stars", "title"], "{body}");
+    let res = app.post("/t/echo/").json(&json!({"stars": "many"})).send().await.unwrap();
+    let body = json_of(res).await;
+    assert_eq!(body["errors"]["title"][0], "This field is required.", "{body}");
+    assert!(body["errors"]["stars"][0].as_str().unwrap().starts_with("Invalid type"), "{body}");
+
     // Unknown fields are ignored.
     let res = app.post("/t/echo/").json(&json!({"title": "ok", "extra": true})).send().await.unwrap();
     assert_eq!(res.status(), 200);
+});
+
+db_test!(async fn a_bad_credential_is_401_before_anything_else(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    // A public endpoint without credentials, and with good ones.
+    assert_eq!(app.get("/t/users/").send().await.unwrap().status(), 200);
+    assert_eq!(app.get("/t/users/").bearer_auth(&alice.access).send().await.unwrap().status(), 200);
+    // A token or key that does not resolve: 401 on the public read too, as DRF answers.
+    for res in [
+        app.get("/t/users/").bearer_auth("not.a.token").send().await.unwrap(),
+        app.get("/t/users/").header("x-api-key", "plz_unknown").send().await.unwrap(),
+        app.get("/t/users/").bearer_auth(format!("{}x", alice.access)).send().await.unwrap(),
+    ] {
+        assert_eq!(res.status(), 401);
+        assert!(res.headers().contains_key("www-authenticate"));
+        assert!(json_of(res).await["code"].as_str().unwrap().starts_with("token_"));
+    }
+    // Credentials come before the body: a bad token with a bad body is 401, not 400.
+    let res = app.post("/t/echo/").bearer_auth("not.a.token").json(&json!({})).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    // Another scheme is not ours to judge (Basic stays anonymous).
+    let res = app.get("/t/maybe/").header("authorization", "Basic Zm9vOmJhcg==").send().await.unwrap();
+    assert_eq!((res.status().as_u16(), json_of(res).await["id"].is_null()), (200, true));
 });
 
 db_test!(async fn unknown_route_and_wrong_method(backend) {
@@ -71,17 +106,16 @@ db_test!(async fn oversize_and_wrong_content_type(backend) {
     assert_eq!(json_of(res).await["code"], "unsupported_media_type");
 });
 
-db_test!(async fn conflict_names_the_field(backend) {
+db_test!(async fn a_taken_unique_value_is_400_naming_the_field(backend) {
     let app = app(backend).await;
     let alice = app.create_user("alice").await;
     app.create_user("bob").await;
     // Case-insensitively taken.
     let res = app.post("/t/rename/").bearer_auth(&alice.access).json(&json!({"username": "BOB"})).send().await.unwrap();
-    assert_eq!(res.status(), 409);
+    assert_eq!(res.status(), 400);
     let body = json_of(res).await;
-    assert_eq!(body["code"], "conflict");
-    assert!(body["detail"].as_str().unwrap().contains("username"), "{body}");
-    assert!(body["errors"]["username"].is_array(), "{body}");
+    assert_eq!(body["code"], "validation_error");
+    assert!(body["errors"]["username"][0].as_str().unwrap().contains("username"), "{body}");
 });
 
 db_test!(async fn internal_errors_do_not_leak(backend) {

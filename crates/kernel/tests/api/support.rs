@@ -61,7 +61,7 @@ struct Rename {
     username: String,
 }
 
-/// Renames the caller: a unique violation must come back as 409 naming `username`.
+/// Renames the caller: a unique violation must come back as 400 naming `username`.
 async fn rename(
     db: web::Data<Db>,
     caller: Caller,

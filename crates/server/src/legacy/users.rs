@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_authentication::routes::auth;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::extract::{is_json, read_body, DEFAULT_BODY_LIMIT};
-use plaza_kernel::{ApiError, ApiResult, Caller, Config, Db, Services, ValidJson};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Config, Db, Services, ValidJson};
 use plaza_users::profile::ProfilePatch;
 use plaza_users::resume::{
     ActionOutcome, CustomSection, CustomSections, Education, Educations, Project, Projects, Resume,
@@ -69,7 +69,6 @@ impl validator::Validate for ProfileUpdate {
         (status = 400, description = "Invalid field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "A staff-only field", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn update_profile(
@@ -83,7 +82,8 @@ pub async fn update_profile(
         user.profile = Some(merge_profiles(user.profile.take(), profile));
     }
     let id = caller.id;
-    let user = requests::update_account(&services, sessions, caller, id, user, false).await?;
+    let user =
+        requests::update_account(&services, sessions, caller, id, Body::valid(user), false).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 

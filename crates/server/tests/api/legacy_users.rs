@@ -25,7 +25,7 @@ db_test!(async fn register_login_and_profile(backend) {
         "username": "Alice", "email": "other@example.com", "password": PASSWORD
     })))
     .await;
-    assert_eq!(status, 409);
+    assert_eq!((status, body["code"].as_str()), (400, Some("validation_error")));
     assert!(body["errors"]["username"].is_array());
 
     let (status, logged_in) = call(app.post("/users/login/").json(&json!({"username": "alice", "password": PASSWORD}))).await;

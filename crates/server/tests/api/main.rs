@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod composition;
+mod drf_rules;
 mod legacy_posts;
 mod legacy_users;
 mod media;

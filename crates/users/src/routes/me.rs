@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use plaza_kernel::counts::Counts;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, Page, PageRequest, Services, ValidJson};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, Page, PageRequest, Services, ValidJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -42,10 +42,9 @@ pub async fn get_me(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse
     request_body = UserPatch,
     responses(
         (status = 200, description = "Updated", body = UserDetail),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "A staff-only field", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn replace_me(
@@ -55,8 +54,15 @@ pub async fn replace_me(
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    let user =
-        requests::update_account(&services, sessions, caller, id, body.into_inner(), true).await?;
+    let user = requests::update_account(
+        &services,
+        sessions,
+        caller,
+        id,
+        Body::valid(body.into_inner()),
+        true,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -65,10 +71,9 @@ pub async fn replace_me(
     request_body = UserPatch,
     responses(
         (status = 200, description = "Updated", body = UserDetail),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "A staff-only field", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn patch_me(
@@ -78,8 +83,15 @@ pub async fn patch_me(
     body: ValidJson<UserPatch>,
 ) -> ApiResult<HttpResponse> {
     let id = caller.id;
-    let user =
-        requests::update_account(&services, sessions, caller, id, body.into_inner(), false).await?;
+    let user = requests::update_account(
+        &services,
+        sessions,
+        caller,
+        id,
+        Body::valid(body.into_inner()),
+        false,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -207,7 +219,7 @@ pub async fn change_password(
     settings: DomainSettings<UsersSettings>,
     sessions: SessionsHook,
     caller: Caller,
-    body: ValidJson<PasswordChange>,
+    body: Body<PasswordChange>,
 ) -> ApiResult<HttpResponse> {
     let client = ClientInfo::of(&req);
     let changed = requests::change_password(
@@ -215,7 +227,7 @@ pub async fn change_password(
         settings.bcrypt_cost,
         sessions,
         caller,
-        body.into_inner(),
+        body,
         client,
     )
     .await?;

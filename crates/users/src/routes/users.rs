@@ -6,8 +6,8 @@ use plaza_kernel::counts::Counts;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::{ApiResult, Caller, Db, MaybeCaller, Page, PageRequest, Services};
-use plaza_kernel::{ValidJson, ValidQuery};
+use plaza_kernel::ValidQuery;
+use plaza_kernel::{ApiResult, Body, Caller, Db, MaybeCaller, Page, PageRequest, Services};
 
 use crate::resume::{self, Resume};
 use crate::service::{self, requests};
@@ -47,19 +47,18 @@ pub async fn list_users(
     request_body = CreateUser,
     responses(
         (status = 201, description = "Created", body = UserDetail),
-        (status = 400, description = "Invalid field or weak password", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field, or weak password", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not staff", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn create_user(
     db: web::Data<Db>,
     settings: Settings<UsersSettings>,
     caller: Caller,
-    body: ValidJson<CreateUser>,
+    body: Body<CreateUser>,
 ) -> ApiResult<HttpResponse> {
-    let user = requests::create_user(&db, settings.bcrypt_cost, caller, body.into_inner()).await?;
+    let user = requests::create_user(&db, settings.bcrypt_cost, caller, body).await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -116,11 +115,10 @@ pub async fn get_user(
     request_body = UserPatch,
     responses(
         (status = 200, description = "Updated", body = UserDetail),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not the user or staff, or a staff-only field", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn replace_user(
@@ -128,17 +126,10 @@ pub async fn replace_user(
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<UserPatch>,
+    body: Body<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    let user = requests::update_account(
-        &services,
-        sessions,
-        caller,
-        id.into_inner(),
-        body.into_inner(),
-        true,
-    )
-    .await?;
+    let user =
+        requests::update_account(&services, sessions, caller, id.into_inner(), body, true).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 
@@ -148,11 +139,10 @@ pub async fn replace_user(
     request_body = UserPatch,
     responses(
         (status = 200, description = "Updated", body = UserDetail),
-        (status = 400, description = "Invalid field", body = ErrorBody),
+        (status = 400, description = "Invalid or taken field", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not the user or staff, or a staff-only field", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Username or email taken", body = ErrorBody),
     ),
     security(("jwt" = []), ("api_key" = [])))]
 pub async fn patch_user(
@@ -160,17 +150,10 @@ pub async fn patch_user(
     sessions: Option<web::Data<dyn Sessions>>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<UserPatch>,
+    body: Body<UserPatch>,
 ) -> ApiResult<HttpResponse> {
-    let user = requests::update_account(
-        &services,
-        sessions,
-        caller,
-        id.into_inner(),
-        body.into_inner(),
-        false,
-    )
-    .await?;
+    let user =
+        requests::update_account(&services, sessions, caller, id.into_inner(), body, false).await?;
     Ok(HttpResponse::Ok().json(user))
 }
 

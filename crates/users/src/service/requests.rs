@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::web;
 use plaza_kernel::auth::revocation;
 use plaza_kernel::syslog::{self, Event, Level};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, Services};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, Services};
 
 use crate::avatar::{self, Processed};
 use crate::model::User;
@@ -34,7 +34,7 @@ pub async fn update_account(
     sessions: SessionsHook,
     caller: Caller,
     target_id: i64,
-    patch: UserPatch,
+    patch: Body<UserPatch>,
     full: bool,
 ) -> ApiResult<UserDetail> {
     let updated = services
@@ -44,7 +44,7 @@ pub async fn update_account(
                 conn,
                 &caller,
                 target_id,
-                &patch,
+                patch,
                 full,
                 sessions.as_ref().map(|s| s.get_ref()),
             )
@@ -62,9 +62,10 @@ pub async fn create_user(
     db: &Db,
     bcrypt_cost: u32,
     caller: Caller,
-    input: CreateUser,
+    input: Body<CreateUser>,
 ) -> ApiResult<UserDetail> {
     caller.require_staff()?;
+    let input = input.parse()?;
     let (username, email) = super::check_new_user(&input)?;
     let hash = hash_password_async(input.password.clone(), bcrypt_cost).await?;
     db.transaction(move |conn| super::create_user(conn, &caller, &input, username, email, hash))
@@ -126,13 +127,14 @@ pub async fn change_password(
     bcrypt_cost: u32,
     sessions: SessionsHook,
     caller: Caller,
-    input: PasswordChange,
+    input: Body<PasswordChange>,
     client: ClientInfo,
 ) -> ApiResult<PasswordChanged> {
     let Services {
         db, cache, tokens, ..
     } = services;
     require_login_session(&caller)?;
+    let input = input.parse()?;
     check_confirmation(
         "new_password_confirm",
         &input.new_password,

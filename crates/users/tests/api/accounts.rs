@@ -20,9 +20,9 @@ db_test!(async fn accounts_are_unique_case_insensitively(backend) {
         assert!(!alice.is_staff && alice.is_active && !alice.is_verified);
 
         let err = create_account(conn, &account("ALICE", "other@example.com")).unwrap_err();
-        assert_eq!((err.status().as_u16(), err.errors().unwrap().contains_key("username")), (409, true));
+        assert_eq!((err.status().as_u16(), err.errors().unwrap().contains_key("username")), (400, true));
         let err = create_account(conn, &account("alice2", "ALICE@EXAMPLE.COM")).unwrap_err();
-        assert_eq!((err.status().as_u16(), err.errors().unwrap().contains_key("email")), (409, true));
+        assert_eq!((err.status().as_u16(), err.errors().unwrap().contains_key("email")), (400, true));
 
         let found = User::find_by_login(conn, "alice@Example.com")?.unwrap();
         assert_eq!(found.id, alice.id);

@@ -39,7 +39,7 @@ db_test!(async fn staff_create_users(backend) {
         "username": "NEWBIE", "email": "other@example.com", "password": "Tr1cky-Horse-77"
     })))
     .await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 400);
     assert!(body["errors"]["username"].is_array());
     let (status, body) = call(app.post("/api/v1/users/").bearer_auth(&staff.access).json(&json!({
         "username": "x", "email": "bad", "password": "123"

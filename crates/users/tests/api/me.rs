@@ -93,12 +93,12 @@ db_test!(async fn patch_me_refuses_bad_fields_and_changes_nothing(backend) {
         assert!(body["errors"][field].is_array(), "{patch}: {body}");
     }
 
-    // Someone else's username or email, in any case: 409 naming the field.
+    // Someone else's username or email, in any case: 400 naming the field (as DRF).
     let (status, body) = call(
         app.patch("/api/v1/users/me/").bearer_auth(&alice.access).json(&json!({"username": "BOB"})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("conflict")));
+    assert_eq!((status, body["code"].as_str()), (400, Some("validation_error")));
     assert!(body["errors"]["username"].is_array(), "{body}");
     let (status, body) = call(
         app.patch("/api/v1/users/me/")
@@ -106,7 +106,7 @@ db_test!(async fn patch_me_refuses_bad_fields_and_changes_nothing(backend) {
             .json(&json!({"email": "Bob@Example.com"})),
     )
     .await;
-    assert_eq!(status, 409);
+    assert_eq!(status, 400);
     assert!(body["errors"]["email"].is_array(), "{body}");
 
     let (_, me) = call(app.get("/api/v1/users/me/").bearer_auth(&alice.access)).await;
