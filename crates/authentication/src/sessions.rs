@@ -253,6 +253,12 @@ pub enum Rotation {
     Reused(Vec<AccessToRevoke>),
 }
 
+/// How long a spent refresh token may be spent again without revoking its session. Two tabs
+/// of one browser refreshing at once send the same token twice within a moment; each gets a
+/// pair of its own in the same session. A spent token presented later than this is a reuse
+/// (a copy in someone else's hands) and ends the session.
+pub const REUSE_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
 /// `refresh-token/`. Call it inside a transaction; a reuse commits the family's revocation.
 pub fn rotate(
     conn: &mut DbConn,
@@ -266,23 +272,25 @@ pub fn rotate(
         return Err(ApiError::token_invalid("Token has been revoked."));
     }
     let now = plaza_kernel::time::now();
-    if row.used_at.is_some() {
-        return reused(conn, &session, client).map(Rotation::Reused);
+    if let Some(used_at) = row.used_at {
+        if now.signed_duration_since(used_at) > REUSE_GRACE {
+            return reused(conn, &session, client).map(Rotation::Reused);
+        }
     }
     let user = User::find(conn, session.user_id).optional()?;
     let Some(user) = user.filter(|u| u.is_active) else {
         return Err(ApiError::token_invalid("User is inactive or deleted."));
     };
-    // Spend it; when a concurrent request spent it first, this is a reuse.
-    let spent = diesel::update(
-        refresh_tokens::table
-            .find(row.id)
-            .filter(refresh_tokens::used_at.is_null()),
-    )
-    .set(refresh_tokens::used_at.eq(now))
-    .execute(conn)?;
-    if spent == 0 {
-        return reused(conn, &session, client).map(Rotation::Reused);
+    if row.used_at.is_none() {
+        // Spend it. When a concurrent request spent it first, that was a moment ago: within
+        // the grace window, so this request gets a pair of its own as well.
+        diesel::update(
+            refresh_tokens::table
+                .find(row.id)
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(now))
+        .execute(conn)?;
     }
     let pair = issue(
         conn,

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use plaza_kernel::auth::{Claims, TokenType};
 use plaza_kernel::db_test;
-use plaza_kernel::schema::system_logs;
+use plaza_kernel::schema::{refresh_tokens, system_logs};
 use plaza_kernel::testing::TEST_SECRET;
 use serde_json::{json, Value};
 
@@ -45,8 +45,9 @@ db_test!(async fn a_reused_refresh_token_revokes_its_family(backend) {
     let first = register(&app, "alice").await;
     let (_, other_session) = login(&app, "alice", PASSWORD).await;
     let (_, second) = refresh(&app, &s(&first, "refresh")).await;
+    age_spent_tokens(&app).await;
 
-    // The spent token again: refused, and the whole family ends.
+    // The spent token again, after the grace window: refused, and the whole family ends.
     let (status, body) = refresh(&app, &s(&first, "refresh")).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("token_invalid")));
     let (status, _) = refresh(&app, &s(&second, "refresh")).await;
@@ -70,6 +71,55 @@ db_test!(async fn a_reused_refresh_token_revokes_its_family(backend) {
         .await
         .unwrap();
     assert_eq!((level.as_str(), event.as_str()), ("critical", "refresh_token_reuse"));
+});
+
+/// Moves every spent refresh token's `used_at` a minute back, past the reuse grace window.
+async fn age_spent_tokens(app: &plaza_kernel::testing::TestApp) {
+    let past = plaza_kernel::time::now() - chrono::Duration::seconds(60);
+    app.db()
+        .run(move |conn| {
+            Ok(
+                diesel::update(refresh_tokens::table.filter(refresh_tokens::used_at.is_not_null()))
+                    .set(refresh_tokens::used_at.eq(past))
+                    .execute(conn)?,
+            )
+        })
+        .await
+        .unwrap();
+}
+
+db_test!(async fn two_tabs_refreshing_at_once_keep_the_session(backend) {
+    let app = app(backend).await;
+    let first = register(&app, "alice").await;
+    // The same refresh token twice within the grace window, and at the same moment.
+    let (status, tab_a) = refresh(&app, &s(&first, "refresh")).await;
+    assert_eq!(status, 200, "{tab_a}");
+    let (status, tab_b) = refresh(&app, &s(&first, "refresh")).await;
+    assert_eq!(status, 200, "{tab_b}");
+    assert_ne!(s(&tab_a, "refresh"), s(&tab_b, "refresh"));
+    let (a, b) = (s(&tab_a, "refresh"), s(&tab_b, "refresh"));
+    let (c, d) = tokio::join!(refresh(&app, &a), refresh(&app, &a));
+    assert_eq!((c.0, d.0), (200, 200));
+    // Nothing was revoked: every pair works and the family goes on.
+    for access in [s(&tab_a, "access"), s(&tab_b, "access"), s(&c.1, "access"), s(&d.1, "access")] {
+        assert_eq!(me_status(&app, &access).await, 200);
+    }
+    assert_eq!(refresh(&app, &b).await.0, 200);
+    let reuse_events: i64 = app
+        .db()
+        .run(|conn| {
+            Ok(system_logs::table
+                .filter(system_logs::event.eq("refresh_token_reuse"))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(reuse_events, 0);
+    // The same token after the window is a reuse.
+    age_spent_tokens(&app).await;
+    assert_eq!(refresh(&app, &a).await.0, 401);
+    assert_eq!(me_status(&app, &s(&tab_b, "access")).await, 401, "the session ended");
 });
 
 db_test!(async fn bad_refresh_tokens_are_refused(backend) {
