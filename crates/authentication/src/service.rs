@@ -10,6 +10,7 @@ use plaza_users::password::{
     check_confirmation, hash_password_async, validate_new_password, verify_password_async,
 };
 use plaza_users::routes::require_login_session;
+use plaza_users::settings::UsersSettings;
 use plaza_users::{create_account, ClientInfo, NewAccount, User};
 use std::time::Duration;
 
@@ -19,24 +20,35 @@ use crate::login::{check_registration, complete_login};
 use crate::sessions::{self, revoke_access_tokens, Rotation};
 use crate::two_factor;
 use crate::types::{
-    CodeRequest, CreatedApiKey, NewApiKey, PasswordResetConfirm, RegisterRequest, RegisterResponse,
-    TokenPairOut, TwoFactorDisable, TwoFactorEnrollment,
+    CodeRequest, CreatedApiKey, NewApiKey, PasswordResetConfirm, PasswordResetRequest,
+    RegisterRequest, RegisterResponse, TokenPairOut, TwoFactorDisable, TwoFactorEnrollment,
 };
+
+/// The client's address as throttles count it (one bucket for clients without one).
+fn address(ip: &Option<String>) -> &str {
+    ip.as_deref().unwrap_or("unknown")
+}
 
 /// One mail of a kind per account per minute, so the endpoints cannot be used to flood an
 /// inbox.
 const MAIL_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Creates an account, queues its verification mail and signs it in, in one transaction
-/// (the password is hashed before it opens, on the blocking pool).
+/// (the password is hashed before it opens, on the blocking pool). Registrations from one
+/// address are limited (`THROTTLE_REGISTER`), counted before the body is looked at, as DRF
+/// throttles.
 pub async fn register(
     services: &Services,
-    bcrypt_cost: u32,
+    settings: &UsersSettings,
     client: ClientInfo,
-    input: RegisterRequest,
+    input: Body<RegisterRequest>,
 ) -> ApiResult<RegisterResponse> {
+    if let Some(limit) = settings.register_limit {
+        limit.hit(&services.cache, address(&client.ip)).await?;
+    }
+    let input = input.parse()?;
     let (username, email) = check_registration(&input)?;
-    let hash = hash_password_async(input.password.clone(), bcrypt_cost).await?;
+    let hash = hash_password_async(input.password.clone(), settings.bcrypt_cost).await?;
     let (config, codec) = (services.config.clone(), services.tokens.clone());
     services
         .db
@@ -248,9 +260,14 @@ pub async fn disable_two_factor(
 /// account. Says nothing about whether one does.
 pub async fn request_password_reset(
     services: &Services,
-    email: String,
+    settings: &UsersSettings,
+    input: Body<PasswordResetRequest>,
     ip: Option<String>,
 ) -> ApiResult<()> {
+    if let Some(limit) = settings.password_reset_limit {
+        limit.hit(&services.cache, address(&ip)).await?;
+    }
+    let email = input.parse()?.email;
     let user = services
         .db
         .run(move |conn| Ok(User::find_by_email(conn, &email)?))

@@ -246,6 +246,11 @@ impl ApiError {
         self.code
     }
 
+    /// Seconds the client should wait (`Retry-After`), on 429 and 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// The human message.
     pub fn detail(&self) -> &str {
         &self.detail

@@ -23,6 +23,7 @@
 //!   limits, and rooms on the Bus that span processes.
 //! - [`ids`]: typed ids (`typed_id!`, `UserId`).
 //! - [`notices`]: a job one domain enqueues to tell a user something another domain delivers.
+//! - [`throttle`]: abuse limits (`Limit`) counted in the Cache across instances.
 //! - [`syslog`], [`metrics`], [`time`], [`crypto`].
 //! - `testing` (feature `test-support`): `TestApp`, a real server over a fresh database.
 //!
@@ -52,6 +53,7 @@ pub mod services;
 pub mod settings;
 pub mod sync;
 pub mod syslog;
+pub mod throttle;
 pub mod time;
 
 #[cfg(feature = "test-support")]

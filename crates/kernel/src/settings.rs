@@ -170,6 +170,26 @@ impl<'a> Env<'a> {
     }
 }
 
+impl Env<'_> {
+    /// An abuse limit for the action `name`: `N/s`, `N/m`, `N/h` or `N/d` (DRF's rate
+    /// syntax), or `off` (also `0`) for none.
+    pub fn limit(
+        &mut self,
+        key: &str,
+        name: &'static str,
+        default: &str,
+    ) -> Option<crate::throttle::Limit> {
+        let raw = self.optional(key);
+        match crate::throttle::Limit::parse(name, raw.as_deref().unwrap_or(default)) {
+            Ok(limit) => limit,
+            Err(problem) => {
+                self.problem(format!("{key}: {problem}"));
+                crate::throttle::Limit::parse(name, default).ok().flatten()
+            }
+        }
+    }
+}
+
 /// Splits a comma-separated value, dropping blanks.
 pub(crate) fn split_list(raw: &str) -> Vec<String> {
     raw.split(',')

@@ -52,6 +52,8 @@ pub enum ErrorCode {
     PeerNotFound,
     /// The action needs the connection to be in a stream.
     NotInStream,
+    /// Too many attempts (creating or joining streams); retry later.
+    Throttled,
     /// A dependency (database, bus) is unavailable; retry.
     Unavailable,
     /// Something broke on the server.
@@ -68,7 +70,8 @@ impl ErrorCode {
             StatusCode::FORBIDDEN => Self::PermissionDenied,
             StatusCode::NOT_FOUND => Self::StreamNotFound,
             StatusCode::CONFLICT => Self::StreamNotLive,
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => Self::Unavailable,
+            StatusCode::TOO_MANY_REQUESTS => Self::Throttled,
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
             _ => Self::InternalError,
         }
     }
@@ -781,6 +784,7 @@ mod tests {
             (ErrorCode::StreamNotLive, "stream_not_live"),
             (ErrorCode::PeerNotFound, "peer_not_found"),
             (ErrorCode::NotInStream, "not_in_stream"),
+            (ErrorCode::Throttled, "throttled"),
             (ErrorCode::Unavailable, "unavailable"),
             (ErrorCode::InternalError, "internal_error"),
         ] {
@@ -805,6 +809,7 @@ mod tests {
                 ApiError::unavailable("Retry.", "bus down"),
                 ErrorCode::Unavailable,
             ),
+            (ApiError::throttled(30), ErrorCode::Throttled),
             (ApiError::internal("boom"), ErrorCode::InternalError),
             (ApiError::bad_request("odd"), ErrorCode::InternalError),
         ];

@@ -12,7 +12,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use plaza_kernel::domain::{Running, StopFuture};
 use plaza_kernel::realtime::{Hub, Outbound, OutboundCounters, SocketSettings};
 use plaza_kernel::sync::lock;
-use plaza_kernel::{ApiError, Db, Realtime, Services};
+use plaza_kernel::{ApiError, Cache, Db, Realtime, Services};
 use std::collections::{BTreeMap, HashMap};
 use std::future::{ready, Ready};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,6 +37,8 @@ pub struct Runtime {
     pub hub: Hub,
     /// The database.
     pub db: Db,
+    /// The cache, where abuse limits are counted across instances.
+    pub cache: Cache,
     /// The settings it was started with.
     pub settings: web::Data<StreamingSettings>,
     /// Socket limits, from `settings`.
@@ -59,11 +61,13 @@ impl Runtime {
     pub fn start(
         realtime: &Realtime,
         db: &Db,
+        cache: &Cache,
         settings: web::Data<StreamingSettings>,
     ) -> Arc<Self> {
         let runtime = realtime.state(|| Self {
             hub: realtime.hub(ENDPOINT),
             db: db.clone(),
+            cache: cache.clone(),
             socket: settings.socket(),
             settings,
             memberships: Mutex::new(HashMap::new()),
@@ -178,7 +182,7 @@ async fn flush_periodically(runtime: std::sync::Weak<Runtime>) {
 /// flushed one last time at shutdown.
 pub fn start(services: &Services) -> Option<Box<dyn Running>> {
     let settings = services.sections.get_or_default::<StreamingSettings>();
-    let runtime = Runtime::start(&services.realtime, &services.db, settings);
+    let runtime = Runtime::start(&services.realtime, &services.db, &services.cache, settings);
     Some(Box::new(Started(runtime)))
 }
 
@@ -220,15 +224,16 @@ impl FromRequest for ProcessRuntime {
         if let Some(runtime) = req.app_data::<web::Data<Runtime>>() {
             return ready(Ok(Self(runtime.clone().into_inner())));
         }
-        let (Some(realtime), Some(db)) = (
+        let (Some(realtime), Some(db), Some(cache)) = (
             req.app_data::<web::Data<Realtime>>(),
             req.app_data::<web::Data<Db>>(),
+            req.app_data::<web::Data<Cache>>(),
         ) else {
             return ready(Err(ApiError::internal(
-                "plaza-streaming needs Realtime and Db in app data",
+                "plaza-streaming needs Realtime, Db and Cache in app data",
             )));
         };
-        let runtime = Runtime::start(realtime, db, StreamingSettings::of(req));
+        let runtime = Runtime::start(realtime, db, cache, StreamingSettings::of(req));
         ready(Ok(Self(runtime)))
     }
 }

@@ -9,6 +9,7 @@ use plaza_kernel::auth::authenticate_ws;
 use plaza_kernel::realtime::{
     self, CloseCode, Delivery, Incoming, Member, OutMessage, Outbound, RoomLease, SendError, Socket,
 };
+use plaza_kernel::throttle::Limit;
 use plaza_kernel::{ApiError, Caller, Realtime};
 use uuid::Uuid;
 
@@ -213,6 +214,23 @@ impl PeerSession {
         });
     }
 
+    /// Counts one attempt against `limit`, per user (per address for anonymous viewers),
+    /// across instances; over it, the message is refused with `throttled`.
+    async fn throttle(&self, limit: Option<Limit>) -> Result<(), Refusal> {
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        let who = match (&self.peer.user, &self.peer.ip_address) {
+            (Some(user), _) => format!("user:{}", user.id),
+            (None, Some(ip)) => format!("ip:{ip}"),
+            (None, None) => "anonymous".to_owned(),
+        };
+        limit
+            .hit(&self.runtime.cache, &who)
+            .await
+            .map_err(Refusal::from)
+    }
+
     async fn create(&mut self, spec: CreateStream) -> Result<(), Refusal> {
         let Some(caller) = self.caller.clone() else {
             return Err(Refusal::new(
@@ -220,6 +238,7 @@ impl PeerSession {
                 "Authentication is required to create a stream.",
             ));
         };
+        self.throttle(self.runtime.settings.create_limit).await?;
         self.leave().await;
         let stream_id = Uuid::new_v4().to_string();
         let room = self
@@ -269,6 +288,7 @@ impl PeerSession {
     }
 
     async fn join(&mut self, stream_id: &str) -> Result<(), Refusal> {
+        self.throttle(self.runtime.settings.join_limit).await?;
         let stream_id = Uuid::parse_str(stream_id)
             .map_err(|_| Refusal::from(service::stream_not_found()))?
             .to_string();

@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest};
 use plaza_kernel::realtime::SocketSettings;
 use plaza_kernel::settings::{Env, Section};
+use plaza_kernel::throttle::Limit;
 
 /// Live video signalling settings (`STREAM_*`, `STUN_URLS`, `TURN_*`).
 #[derive(Clone, Debug)]
@@ -37,6 +38,11 @@ pub struct StreamingSettings {
     pub turn_secret: Option<String>,
     /// `TURN_TTL`.
     pub turn_ttl: Duration,
+    /// `THROTTLE_STREAM_CREATE` (default `20/m`): streams one user may create, across instances.
+    pub create_limit: Option<Limit>,
+    /// `THROTTLE_STREAM_JOIN` (default `120/m`): joins by one user (or one address, for
+    /// anonymous viewers), across instances.
+    pub join_limit: Option<Limit>,
 }
 
 /// The STUN server used when `STUN_URLS` is unset.
@@ -62,6 +68,8 @@ impl Section for StreamingSettings {
             turn_urls: env.list("TURN_URLS"),
             turn_secret: env.optional("TURN_SECRET"),
             turn_ttl: env.duration("TURN_TTL", Duration::from_secs(24 * 3600)),
+            create_limit: env.limit("THROTTLE_STREAM_CREATE", "stream_create", "20/m"),
+            join_limit: env.limit("THROTTLE_STREAM_JOIN", "stream_join", "120/m"),
         };
         if !settings.turn_urls.is_empty() && settings.turn_secret.is_none() {
             env.problem("TURN_SECRET: required when TURN_URLS is set".to_owned());

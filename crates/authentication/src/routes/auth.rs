@@ -4,7 +4,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_kernel::auth::{tickets, TokenCodec};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::{ApiError, ApiResult, Cache, Caller, Db, Services, ValidJson};
+use plaza_kernel::{ApiError, ApiResult, Body, Cache, Caller, Db, Services, ValidJson};
 use plaza_users::settings::UsersSettings;
 use plaza_users::ClientInfo;
 
@@ -21,16 +21,16 @@ use crate::types::{
     responses(
         (status = 201, description = "Registered and signed in", body = RegisterResponse),
         (status = 400, description = "Invalid or taken field (username, email: case-insensitively), weak or mismatched password", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address (THROTTLE_REGISTER); see Retry-After", body = ErrorBody),
     ))]
 pub async fn register(
     req: HttpRequest,
     services: web::Data<Services>,
     settings: Settings<UsersSettings>,
-    body: ValidJson<RegisterRequest>,
+    body: Body<RegisterRequest>,
 ) -> ApiResult<HttpResponse> {
     let client = ClientInfo::of(&req);
-    let response =
-        service::register(&services, settings.bcrypt_cost, client, body.into_inner()).await?;
+    let response = service::register(&services, &settings, client, body).await?;
     Ok(HttpResponse::Created().json(response))
 }
 

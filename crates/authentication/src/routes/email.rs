@@ -3,7 +3,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::settings::Settings;
-use plaza_kernel::{ApiResult, Caller, Db, Services, ValidJson};
+use plaza_kernel::{ApiResult, Body, Caller, Db, Services, ValidJson};
 use plaza_users::settings::UsersSettings;
 use plaza_users::types::Detail;
 use plaza_users::ClientInfo;
@@ -17,15 +17,17 @@ use crate::types::{PasswordResetConfirm, PasswordResetRequest, TokenRequest};
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "Accepted (whether or not the account exists)", body = Detail),
+        (status = 429, description = "Too many requests from this address (THROTTLE_PASSWORD_RESET); see Retry-After", body = ErrorBody),
         (status = 400, description = "Not an email address", body = ErrorBody),
     ))]
 pub async fn request_password_reset(
     req: HttpRequest,
     services: web::Data<Services>,
-    body: ValidJson<PasswordResetRequest>,
+    settings: Settings<UsersSettings>,
+    body: Body<PasswordResetRequest>,
 ) -> ApiResult<HttpResponse> {
     let ip = ClientInfo::of(&req).ip;
-    service::request_password_reset(&services, body.into_inner().email, ip).await?;
+    service::request_password_reset(&services, &settings, body, ip).await?;
     Ok(HttpResponse::Accepted().json(Detail::new(
         "If an account uses this email address, a password reset link has been sent to it.",
     )))

@@ -5,7 +5,7 @@ use plaza_kernel::db_test;
 use plaza_kernel::schema::{user_login_logs, user_profiles};
 use serde_json::json;
 
-use crate::support::{app, call, mails_to, register, PASSWORD};
+use crate::support::{app, builder, call, mails_to, register, PASSWORD};
 
 db_test!(async fn registering_signs_in_and_queues_a_verification_mail(backend) {
     let app = app(backend).await;
@@ -98,4 +98,33 @@ db_test!(async fn concurrent_sign_ups_all_succeed(backend) {
     })))
     .await;
     assert_eq!(status, 200);
+});
+
+db_test!(async fn registrations_and_reset_requests_per_address_are_limited(backend) {
+    let app = builder(backend)
+        .env("THROTTLE_REGISTER", "2/h")
+        .env("THROTTLE_PASSWORD_RESET", "1/h")
+        .build()
+        .await;
+    register(&app, "first").await;
+    register(&app, "second").await;
+    let res = app
+        .post("/api/v1/auth/register/")
+        .json(&json!({"username": "third", "email": "third@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "throttled");
+    // Throttled before the body is looked at, as DRF throttles; and nothing was created.
+    let (status, _) = call(app.post("/api/v1/auth/register/").json(&json!({}))).await;
+    assert_eq!(status, 429);
+    let (status, _) = call(app.post("/api/v1/auth/login/").json(&json!({"username": "third", "password": PASSWORD}))).await;
+    assert_eq!(status, 401);
+
+    let reset = |email: &str| app.post("/api/v1/auth/password-reset/").json(&json!({"email": email}));
+    assert_eq!(call(reset("first@example.com")).await.0, 202);
+    assert_eq!(call(reset("nobody@example.com")).await.0, 429);
 });

@@ -448,3 +448,31 @@ db_test!(async fn a_viewer_that_only_receives_stays_connected(backend) {
     let _creator = creator_task.await.unwrap();
     viewer.roundtrip().await;
 });
+
+db_test!(async fn creating_and_joining_are_limited_per_user(backend) {
+    let app = app_with(
+        backend,
+        &[("THROTTLE_STREAM_CREATE", "1/m"), ("THROTTLE_STREAM_JOIN", "2/m")],
+    )
+    .await;
+    let (alice, bob) = (app.create_user("alice").await, app.create_user("bob").await);
+    let mut a = Peer::connect(&app, &alice).await;
+    let first = a.create("first").await;
+    a.send(json!({"type": "create_stream", "title": "second"})).await;
+    a.expect_error("throttled").await;
+    // The refusal changed nothing: the first stream is still live.
+    let (_, detail) = get_json(&app, &format!("/api/v1/streams/{first}/"), None).await;
+    assert_eq!(detail["status"], "live");
+
+    let mut b = Peer::connect(&app, &bob).await;
+    b.join(&first).await;
+    b.join(&first).await;
+    b.send(json!({"type": "join_stream", "stream_id": first})).await;
+    b.expect_error("throttled").await;
+    // Another connection of the same user shares the count; another user does not.
+    let mut b2 = Peer::connect(&app, &bob).await;
+    b2.send(json!({"type": "join_stream", "stream_id": first})).await;
+    b2.expect_error("throttled").await;
+    let mut c = Peer::connect(&app, &app.create_user("carol").await).await;
+    c.join(&first).await;
+});

@@ -41,6 +41,7 @@ fn runtime(app: &TestApp) -> std::sync::Arc<Runtime> {
     Runtime::start(
         &app.services.realtime,
         &app.services.db,
+        &app.services.cache,
         app.services.sections.get_or_default::<StreamingSettings>(),
     )
 }
