@@ -629,3 +629,109 @@ mod tests {
         assert!(!is_json(""));
     }
 }
+
+/// Bodies and query strings come from the client: any of them parses or is one 4xx error in
+/// the contract's shape, never a panic, and a validation error always names a field.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Shape {
+        #[validate(length(min = 1, max = 8))]
+        name: String,
+        count: u16,
+        #[serde(default)]
+        tags: Vec<String>,
+        #[validate(nested)]
+        inner: Option<Inner>,
+        when: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Inner {
+        #[validate(range(min = 0, max = 10))]
+        level: i32,
+    }
+
+    #[derive(Debug, Deserialize, Validate)]
+    #[allow(dead_code)]
+    struct Query {
+        page: Option<u32>,
+        search: Option<String>,
+        flag: Option<bool>,
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("name".to_owned()),
+            Just("count".to_owned()),
+            Just("tags".to_owned()),
+            Just("inner".to_owned()),
+            Just("level".to_owned()),
+            Just("when".to_owned()),
+            "[a-z_]{1,6}",
+        ]
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn client_error(err: &ApiError) -> Result<(), TestCaseError> {
+        prop_assert!(
+            ["validation_error", "bad_request"].contains(&err.code()),
+            "{:?}",
+            err
+        );
+        if err.code() == "validation_error" {
+            prop_assert!(!err.errors().unwrap().is_empty(), "{:?}", err);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_parse_or_are_a_client_error(body in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Err(err) = parse_valid_json::<Shape>(&body) {
+                client_error(&err)?;
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_parses_or_names_its_fields(value in json()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            if let Err(err) = parse_valid_json::<Shape>(&body) {
+                client_error(&err)?;
+            }
+        }
+
+        #[test]
+        fn arbitrary_query_strings_parse_or_are_a_client_error(query in ".{0,80}") {
+            if let Err(err) = parse_query::<Query>(&query) {
+                client_error(&err)?;
+            }
+        }
+    }
+}

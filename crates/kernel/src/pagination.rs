@@ -589,3 +589,28 @@ mod tests {
         assert_eq!(end.next_cursor, None);
     }
 }
+
+/// A cursor comes from the client: any string decodes to a key or a 400, and every key the
+/// server encodes decodes to itself.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_cursor_decodes_or_is_refused(cursor in ".{0,200}") {
+            if let Err(err) = decode_cursor::<(i64, i64)>(&cursor) {
+                prop_assert_eq!(err.status().as_u16(), 400);
+            }
+        }
+
+        #[test]
+        fn encoded_keys_round_trip(key in any::<(i64, i64)>(), name in ".{0,40}") {
+            prop_assert_eq!(decode_cursor::<(i64, i64)>(&encode_cursor(&key)).unwrap(), key);
+            let text = (name.clone(), key.0);
+            prop_assert_eq!(decode_cursor::<(String, i64)>(&encode_cursor(&text)).unwrap(), text);
+        }
+    }
+}

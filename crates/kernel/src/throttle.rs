@@ -97,3 +97,19 @@ mod tests {
             .unwrap();
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_rate_setting_parses_or_is_a_problem(spec in ".{0,16}") {
+            if let Ok(Some(limit)) = Limit::parse("x", &spec) {
+                prop_assert!(limit.max > 0 && !limit.window.is_zero());
+            }
+        }
+    }
+}

@@ -839,3 +839,82 @@ mod tests {
         );
     }
 }
+
+/// Messages come from the client: any text is a message or a refusal with a protocol code,
+/// never a panic — arbitrary text, and JSON objects of every type with arbitrary fields.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    use super::*;
+
+    const TYPES: [&str; 11] = [
+        "create_stream",
+        "join_stream",
+        "offer",
+        "answer",
+        "ice_candidate",
+        "video_frame",
+        "leave_stream",
+        "disconnect",
+        "ping",
+        "unknown",
+        "",
+    ];
+    const FIELDS: [&str; 10] = [
+        "title",
+        "description",
+        "is_public",
+        "stream_id",
+        "target_peer_id",
+        "sdp",
+        "candidate",
+        "frame_type",
+        "frame_data",
+        "timestamp",
+    ];
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,24}".prop_map(Value::from),
+            "[0-9a-f-]{36}".prop_map(Value::from),
+            proptest::collection::vec(any::<u8>().prop_map(Value::from), 0..4)
+                .prop_map(Value::Array),
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = String> {
+        (
+            proptest::sample::select(TYPES.as_slice()),
+            proptest::collection::vec((proptest::sample::select(FIELDS.as_slice()), value()), 0..6),
+        )
+            .prop_map(|(kind, fields)| {
+                let mut object = Map::new();
+                object.insert("type".to_owned(), Value::from(kind));
+                for (field, value) in fields {
+                    object.insert(field.to_owned(), value);
+                }
+                Value::Object(object).to_string()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_is_a_message_or_a_refusal(text in ".{0,200}") {
+            if let Err(refusal) = parse(&text) {
+                prop_assert!(!refusal.message.is_empty());
+            }
+        }
+
+        #[test]
+        fn every_type_with_arbitrary_fields_is_a_message_or_a_refusal(text in message()) {
+            if let Err(refusal) = parse(&text) {
+                prop_assert!(refusal.code != ErrorCode::InternalError, "{:?}", refusal);
+            }
+        }
+    }
+}

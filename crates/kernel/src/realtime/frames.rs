@@ -485,3 +485,39 @@ mod tests {
         assert_eq!(whole, original);
     }
 }
+
+/// Whatever bytes a client sends, in whatever pieces, the reader answers frames, "more
+/// bytes", or a protocol violation — never a panic.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_in_arbitrary_pieces_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(0usize..2048, 0..8),
+            max in 1usize..4096,
+        ) {
+            let mut reader = FrameReader::new(max);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.push(bytes.len());
+            cuts.sort_unstable();
+            let mut start = 0;
+            'pieces: for end in cuts {
+                reader.feed(&bytes[start..end]);
+                start = end;
+                // Each frame consumes at least two bytes, so this loop ends.
+                for _ in 0..=bytes.len() {
+                    match reader.next_frame() {
+                        Ok(Some(_)) => {}
+                        Ok(None) => continue 'pieces,
+                        Err(_) => break 'pieces,
+                    }
+                }
+            }
+        }
+    }
+}
