@@ -609,7 +609,7 @@ mod props {
         #[test]
         fn encoded_keys_round_trip(key in any::<(i64, i64)>(), name in ".{0,40}") {
             prop_assert_eq!(decode_cursor::<(i64, i64)>(&encode_cursor(&key)).unwrap(), key);
-            let text = (name.clone(), key.0);
+            let text = (name, key.0);
             prop_assert_eq!(decode_cursor::<(String, i64)>(&encode_cursor(&text)).unwrap(), text);
         }
     }
