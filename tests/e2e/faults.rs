@@ -1,4 +1,5 @@
-//! Dependencies going away under a running server: the database cut by a proxy under load.
+//! Dependencies going away under a running server: the database cut by a proxy under load,
+//! and Redis cut and restored.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -198,4 +199,96 @@ async fn a_database_cut_answers_503_and_service_returns_when_it_does() {
     }
     let logs = plaza.logs();
     assert!(!logs.contains("panicked"), "{logs}");
+}
+
+/// `host:port` of a `redis://host:port/db` URL.
+fn redis_addr(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let host = rest.rsplit('@').next().unwrap_or(rest);
+    host.split('/').next().unwrap_or(host).to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_degrades_and_recovers_by_itself() {
+    let Ok(redis) = std::env::var("REDIS_URL") else {
+        assert!(
+            std::env::var("PLAZA_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
+            "REDIS_URL required"
+        );
+        return;
+    };
+    let proxy = TcpProxy::start(&redis_addr(&redis)).await;
+    let via_proxy = format!("redis://127.0.0.1:{}/0", proxy.port());
+    let plaza = Plaza::builder()
+        .env("REDIS_URL", &via_proxy)
+        .env(
+            "REDIS_KEY_PREFIX",
+            &format!("plaza-e2e-fault-{}:", std::process::id()),
+        )
+        .start()
+        .await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let token = register(&plaza, &client, "cached").await;
+    let (status, post) = create_post(&plaza, &client, &token, "before")
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{post}");
+    let login = || {
+        client
+            .post(plaza.url("/api/v1/auth/login/"))
+            .json(&json!({"username": "cached", "password": "Outage-Passw0rd!"}))
+            .send()
+    };
+    assert_eq!(login().await.unwrap().status(), StatusCode::OK);
+
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Anonymous reads go on from the database.
+    for path in ["/api/v1/posts/", &format!("/api/v1/posts/{}/", post["id"])] {
+        let res = client.get(plaza.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+    }
+    // Logins need the lockout counters: a clear 503, not a 500 and not a hang.
+    let res = login().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "unavailable");
+    // Health says what is away, and stays 200: the database is up.
+    let res = client
+        .get(plaza.url("/api/v1/core/system/health/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let health: Value = res.json().await.unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert_eq!(health["checks"]["cache"]["ok"], false, "{health}");
+
+    // Redis comes back: logins work again within 5 s, with no restart.
+    proxy.restore();
+    let restored = Instant::now();
+    loop {
+        let status = login().await.unwrap().status();
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            restored.elapsed() < Duration::from_secs(5),
+            "logins still {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health: Value = client
+        .get(plaza.url("/api/v1/core/system/health/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(!plaza.logs().contains("panicked"));
 }
