@@ -127,13 +127,8 @@ async fn a_database_cut_answers_503_and_service_returns_when_it_does() {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["code"], "unavailable");
     }
-    let res = client
-        .get(plaza.url("/api/v1/core/system/health/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let health: Value = res.json().await.unwrap();
+    let (status, health) = plaza_e2e::health(&plaza, &client).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(health["status"], "down", "{health}");
     assert_eq!(health["checks"]["database"]["ok"], false);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -156,14 +151,7 @@ async fn a_database_cut_answers_503_and_service_returns_when_it_does() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let health: Value = client
-        .get(plaza.url("/api/v1/core/system/health/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = plaza_e2e::health(&plaza, &client).await;
     assert_eq!(health["status"], "ok", "{health}");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
@@ -210,11 +198,7 @@ fn redis_addr(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_going_away_degrades_and_recovers_by_itself() {
-    let Ok(redis) = std::env::var("REDIS_URL") else {
-        assert!(
-            std::env::var("PLAZA_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "REDIS_URL required"
-        );
+    let Some(redis) = plaza_e2e::redis_url() else {
         return;
     };
     let proxy = TcpProxy::start(&redis_addr(&redis)).await;
@@ -256,13 +240,8 @@ async fn redis_going_away_degrades_and_recovers_by_itself() {
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "unavailable");
     // Health says what is away, and stays 200: the database is up.
-    let res = client
-        .get(plaza.url("/api/v1/core/system/health/"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let health: Value = res.json().await.unwrap();
+    let (status, health) = plaza_e2e::health(&plaza, &client).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["checks"]["cache"]["ok"], false, "{health}");
 
@@ -281,14 +260,7 @@ async fn redis_going_away_degrades_and_recovers_by_itself() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let health: Value = client
-        .get(plaza.url("/api/v1/core/system/health/"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = plaza_e2e::health(&plaza, &client).await;
     assert_eq!(health["status"], "ok", "{health}");
     assert!(!plaza.logs().contains("panicked"));
 }

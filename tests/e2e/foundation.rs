@@ -289,11 +289,7 @@ async fn serves_from_mysql_creating_the_database() {
 
 #[tokio::test]
 async fn uses_redis_when_configured() {
-    let Ok(redis) = std::env::var("REDIS_URL") else {
-        assert!(
-            std::env::var("PLAZA_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "REDIS_URL required"
-        );
+    let Some(redis) = plaza_e2e::redis_url() else {
         return;
     };
     let plaza = Plaza::builder()

@@ -408,11 +408,7 @@ async fn a_slow_viewer_loses_delta_frames_and_is_closed_while_a_fast_one_gets_al
 #[tokio::test]
 async fn two_processes_share_streams_through_mysql_and_redis() {
     let Some(mysql) = MysqlDb::new() else { return };
-    let Ok(redis) = std::env::var("REDIS_URL") else {
-        assert!(
-            std::env::var("PLAZA_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
-            "REDIS_URL required"
-        );
+    let Some(redis) = plaza_e2e::redis_url() else {
         return;
     };
     let prefix = format!("plaza-e2e-{}:", uuid::Uuid::new_v4().simple());

@@ -39,6 +39,31 @@ pub fn plaza_bin() -> &'static Path {
     })
 }
 
+/// `REDIS_URL` for tests that need Redis: `None` skips the test, unless
+/// `PLAZA_TEST_REQUIRE_REDIS=1` (as CI sets it), which fails it instead.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("REDIS_URL").ok();
+    assert!(
+        url.is_some() || std::env::var("PLAZA_TEST_REQUIRE_REDIS").as_deref() != Ok("1"),
+        "REDIS_URL required"
+    );
+    url
+}
+
+/// GET `/api/v1/core/system/health/`: its status code and body.
+pub async fn health(
+    plaza: &Plaza,
+    client: &reqwest::Client,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let res = client
+        .get(plaza.url("/api/v1/core/system/health/"))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
