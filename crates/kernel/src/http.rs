@@ -112,7 +112,46 @@ async fn authenticate_first(
             .call(req)
             .await
             .map(ServiceResponse::map_into_left_body),
-        Err(err) => Ok(req.error_response(err).map_into_right_body()),
+        Err(err) => {
+            let shaped = req
+                .app_data::<web::Data<Services>>()
+                .and_then(|services| services.error_shapes.render(req.path(), &err));
+            let response = shaped.unwrap_or_else(|| err.error_response());
+            Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+/// Renders an error in another wire format than the contract's envelope.
+pub type ErrorRenderer = fn(&ApiError) -> HttpResponse;
+
+/// Paths whose errors a domain renders in another wire format: the AI gateway's `/v1/`
+/// answers in OpenAI's error shape, so the official SDKs raise their own exceptions. A domain
+/// adds its prefix when it starts; the kernel's own middleware (which answers a bad credential
+/// before any handler runs) renders through it.
+#[derive(Clone, Default)]
+pub struct ErrorShapes(std::sync::Arc<std::sync::Mutex<Vec<(&'static str, ErrorRenderer)>>>);
+
+impl ErrorShapes {
+    /// Errors on paths starting with `prefix` are rendered by `render`.
+    pub fn add(&self, prefix: &'static str, render: ErrorRenderer) {
+        crate::sync::lock(&self.0).push((prefix, render));
+    }
+
+    /// `err` as the domain owning `path` renders it, if one claimed the path.
+    pub fn render(&self, path: &str, err: &ApiError) -> Option<HttpResponse> {
+        let render = crate::sync::lock(&self.0)
+            .iter()
+            .find(|(prefix, _)| path.starts_with(prefix))
+            .map(|(_, render)| *render)?;
+        Some(render(err))
+    }
+}
+
+impl std::fmt::Debug for ErrorShapes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let prefixes: Vec<&str> = crate::sync::lock(&self.0).iter().map(|(p, _)| *p).collect();
+        f.debug_tuple("ErrorShapes").field(&prefixes).finish()
     }
 }
 

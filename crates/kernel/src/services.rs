@@ -41,6 +41,8 @@ pub struct Services {
     pub started_at: web::Data<StartedAt>,
     /// The domains' settings sections, each registered as `web::Data<S>`.
     pub sections: Sections,
+    /// Paths whose errors a domain renders in another wire format.
+    pub error_shapes: crate::http::ErrorShapes,
 }
 
 impl std::fmt::Debug for Services {
@@ -110,6 +112,7 @@ impl Services {
             realtime,
             started_at: web::Data::new(StartedAt(Instant::now())),
             sections,
+            error_shapes: crate::http::ErrorShapes::default(),
         }
     }
 

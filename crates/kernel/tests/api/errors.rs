@@ -76,6 +76,26 @@ db_test!(async fn a_bad_credential_is_401_before_anything_else(backend) {
     assert_eq!((res.status().as_u16(), json_of(res).await["id"].is_null()), (200, true));
 });
 
+fn teapot(err: &plaza_kernel::ApiError) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::build(err.status()).json(json!({"error": {"message": err.detail()}}))
+}
+
+db_test!(async fn a_domain_renders_the_credential_errors_of_its_own_paths(backend) {
+    let app = plaza_kernel::testing::TestApp::builder(backend)
+        .users(crate::support::insert_user)
+        .customize(|services| services.error_shapes.add("/t/maybe/", teapot))
+        .configure(crate::support::configure)
+        .build()
+        .await;
+    let res = app.get("/t/maybe/").bearer_auth("forged").send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let body = json_of(res).await;
+    assert!(body["error"]["message"].is_string() && body.get("code").is_none(), "{body}");
+    // Other paths keep the contract's envelope.
+    let res = app.get("/t/users/").bearer_auth("forged").send().await.unwrap();
+    assert_eq!(json_of(res).await["code"], "token_invalid");
+});
+
 db_test!(async fn unknown_route_and_wrong_method(backend) {
     let app = app(backend).await;
     let res = app.get("/no/such/route/").send().await.unwrap();

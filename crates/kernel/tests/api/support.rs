@@ -109,7 +109,7 @@ pub async fn app(backend: TestBackend) -> TestApp {
 /// The kernel's own tests cannot use the users domain (it depends on the kernel), so they
 /// insert the few columns an account needs themselves; every domain's tests use
 /// `plaza_users::testing::create_test_user`.
-fn insert_user(
+pub fn insert_user(
     conn: &mut plaza_kernel::DbConn,
     spec: &NewTestUser,
     email: &str,
