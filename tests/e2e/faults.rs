@@ -264,3 +264,73 @@ async fn redis_going_away_degrades_and_recovers_by_itself() {
     assert_eq!(health["status"], "ok", "{health}");
     assert!(!plaza.logs().contains("panicked"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_request_finish_and_then_exits_cleanly() {
+    let mut plaza = Plaza::builder().start().await;
+    let client = reqwest::Client::new();
+    let token = register(&plaza, &client, "inflight").await;
+
+    // An upload whose body arrives in two parts, the second only after SIGTERM.
+    let boundary = "plaza-inflight-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\nContent-Type: text/plain\r\n\r\nfirst half, "
+    );
+    let tail = format!("second half\r\n--{boundary}--\r\n");
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let body = futures_util::stream::unfold(Some((head, tail, released)), |state| async move {
+        let (head, tail, released) = state?;
+        if !head.is_empty() {
+            return Some((
+                Ok::<_, std::io::Error>(head.into_bytes()),
+                Some((String::new(), tail, released)),
+            ));
+        }
+        released.await.ok()?;
+        Some((Ok(tail.into_bytes()), None))
+    });
+    let upload = tokio::spawn({
+        let (client, url, token) = (
+            client.clone(),
+            plaza.url("/api/v1/core/attachments/"),
+            token.clone(),
+        );
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = plaza.pid();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The server no longer takes new work…
+    let refused = reqwest::Client::new()
+        .get(plaza.url("/health"))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(refused.is_err(), "a new request was served during shutdown");
+    // …but the request it was reading completes.
+    release.send(()).unwrap();
+    let res = upload
+        .await
+        .unwrap()
+        .expect("the in-flight upload got an answer");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!(stored["size"], "first half, second half".len(), "{stored}");
+    assert!(plaza.stop().success(), "{}", plaza.logs());
+}
