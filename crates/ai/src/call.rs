@@ -35,9 +35,13 @@ impl std::fmt::Debug for Prepared {
     }
 }
 
+/// What an unknown or inactive model's error says (the gateway answers it as OpenAI's 404
+/// `model_not_found`).
+pub const UNKNOWN_MODEL: &str = "does not exist or is not active";
+
 /// 400 naming `model`.
 pub fn unknown_model(name: &str) -> ApiError {
-    ApiError::invalid_field("model", format!("The model `{name}` does not exist or is not active."))
+    ApiError::invalid_field("model", format!("The model `{name}` {UNKNOWN_MODEL}."))
 }
 
 /// The model `name` (or the default model), active and of kind `text`, with its provider
@@ -133,6 +137,8 @@ pub async fn complete(ai: &Ai, prepared: Prepared) -> ApiResult<(Completion, Set
         Err(error) => {
             call.status = error.status();
             call.error = Some(error.public_message().to_owned());
+            // Refused before any answer: nothing was spent upstream.
+            call.usage = Some(Usage::default());
             ai.accountant.finish(call).await;
             Err(upstream_error(&error))
         }
@@ -171,6 +177,8 @@ pub async fn open_stream(ai: Arc<Ai>, prepared: Prepared) -> ApiResult<Tap> {
             call.upstream = started.elapsed();
             call.status = error.status();
             call.error = Some(error.public_message().to_owned());
+            // Refused before any answer: nothing was spent upstream.
+            call.usage = Some(Usage::default());
             ai.accountant.finish(call).await;
             Err(upstream_error(&error))
         }

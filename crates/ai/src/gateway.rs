@@ -69,7 +69,9 @@ pub fn openai_error(err: &ApiError) -> HttpResponse {
         message = fields.join("; ");
     }
     let (kind, code) = match status.as_u16() {
-        400 if param.as_deref() == Some("model") => ("invalid_request_error", "model_not_found".to_owned()),
+        400 if param.as_deref() == Some("model") && message.contains(call::UNKNOWN_MODEL) => {
+            ("invalid_request_error", "model_not_found".to_owned())
+        }
         401 => ("authentication_error", "invalid_api_key".to_owned()),
         403 => ("permission_error", err.code().to_owned()),
         429 => ("rate_limit_exceeded", "rate_limit_exceeded".to_owned()),

@@ -449,6 +449,8 @@ pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<C
         .and_then(Value::as_u64)
         .map_or_else(|| u32::try_from(model.context_window / 4).unwrap_or(0).min(1024), |n| u32::try_from(n).unwrap_or(u32::MAX));
     let tokens = tokens::count(&text);
+    // Refused before anything is stored: the new message alone must fit.
+    fit_history(vec![(ChatMessage { role: "user".to_owned(), content: String::new() }, tokens)], model.context_window, reserve)?;
     let user_id = caller.id;
     let model_for_new = model.name.clone();
     let title: String = text.chars().take(50).collect();
