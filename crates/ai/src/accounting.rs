@@ -117,14 +117,22 @@ impl Accountant {
         let cost = cost(&call.model, usage);
         let elapsed = call.started.elapsed();
         let model = call.model.name.clone();
-        let labels = ModelLabels { model: model.clone() };
+        let labels = ModelLabels {
+            model: model.clone(),
+        };
         self.metrics
             .tokens
-            .get_or_create(&TokenLabels { model: model.clone(), kind: "prompt" })
+            .get_or_create(&TokenLabels {
+                model: model.clone(),
+                kind: "prompt",
+            })
             .inc_by(u64::from(usage.prompt_tokens));
         self.metrics
             .tokens
-            .get_or_create(&TokenLabels { model: model.clone(), kind: "completion" })
+            .get_or_create(&TokenLabels {
+                model: model.clone(),
+                kind: "completion",
+            })
             .inc_by(u64::from(usage.completion_tokens));
         self.metrics
             .cost
@@ -132,7 +140,10 @@ impl Accountant {
             .inc_by(u64::try_from(cost).unwrap_or(0));
         self.metrics
             .requests
-            .get_or_create(&StatusLabels { model: model.clone(), status: call.status })
+            .get_or_create(&StatusLabels {
+                model: model.clone(),
+                status: call.status,
+            })
             .inc();
         self.metrics
             .upstream_seconds
@@ -166,7 +177,11 @@ impl Accountant {
             self.metrics.rows_dropped.inc();
             tracing::warn!("AI accounting queue full; a request row was dropped");
         }
-        Settled { usage, estimated, cost }
+        Settled {
+            usage,
+            estimated,
+            cost,
+        }
     }
 
     /// Writes every row queued so far; returns when they are written (or failed).
@@ -222,7 +237,10 @@ async fn write(db: &Db, buffer: &mut Vec<NewRequestRow>) {
     }
     let rows = std::mem::take(buffer);
     let count = rows.len();
-    if let Err(error) = db.write(move |conn| Ok(model::insert_requests(conn, &rows)?)).await {
+    if let Err(error) = db
+        .write(move |conn| Ok(model::insert_requests(conn, &rows)?))
+        .await
+    {
         tracing::error!(%error, rows = count, "could not write AI request rows");
     }
 }
@@ -248,9 +266,36 @@ mod tests {
             updated_at: chrono::NaiveDateTime::default(),
         };
         // 1000 * 150/1000 + 500 * 600/1000 = 150 + 300
-        assert_eq!(cost(&model, Usage { prompt_tokens: 1000, completion_tokens: 500 }), 450);
+        assert_eq!(
+            cost(
+                &model,
+                Usage {
+                    prompt_tokens: 1000,
+                    completion_tokens: 500
+                }
+            ),
+            450
+        );
         // 3 * 0.15 = 0.45 → 0; 7 * 0.15 + 1 * 0.6 = 1.65 → 2
-        assert_eq!(cost(&model, Usage { prompt_tokens: 3, completion_tokens: 0 }), 0);
-        assert_eq!(cost(&model, Usage { prompt_tokens: 7, completion_tokens: 1 }), 2);
+        assert_eq!(
+            cost(
+                &model,
+                Usage {
+                    prompt_tokens: 3,
+                    completion_tokens: 0
+                }
+            ),
+            0
+        );
+        assert_eq!(
+            cost(
+                &model,
+                Usage {
+                    prompt_tokens: 7,
+                    completion_tokens: 1
+                }
+            ),
+            2
+        );
     }
 }

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 
 use crate::accounting::{Call, Settled};
 use crate::model::ModelRow;
-use crate::provider::{ChatMessage, ChatRequest, ChatStream, Completion, Provider, ProviderError, StreamEvent, Usage};
+use crate::provider::{
+    ChatMessage, ChatRequest, ChatStream, Completion, Provider, ProviderError, StreamEvent, Usage,
+};
 use crate::quota::{self, StreamSlot};
 use crate::state::Ai;
 
@@ -31,7 +33,9 @@ pub struct Prepared {
 
 impl std::fmt::Debug for Prepared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prepared").field("model", &self.model.name).finish_non_exhaustive()
+        f.debug_struct("Prepared")
+            .field("model", &self.model.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +51,10 @@ pub fn unknown_model(name: &str) -> ApiError {
 /// The model `name` (or the default model), active and of kind `text`, with its provider
 /// configured: 400 naming `model` for an unknown or inactive model, 503 for a model whose
 /// provider is not configured here.
-pub async fn resolve_model(ai: &Ai, name: Option<&str>) -> ApiResult<(Arc<ModelRow>, Arc<dyn Provider>)> {
+pub async fn resolve_model(
+    ai: &Ai,
+    name: Option<&str>,
+) -> ApiResult<(Arc<ModelRow>, Arc<dyn Provider>)> {
     let model = match name {
         Some(name) => ai.model(name).await?.ok_or_else(|| unknown_model(name))?,
         None => ai.default_model().await?.ok_or_else(|| {
@@ -58,7 +65,10 @@ pub async fn resolve_model(ai: &Ai, name: Option<&str>) -> ApiResult<(Arc<ModelR
         return Err(unknown_model(&model.name));
     }
     if model.kind != "text" {
-        return Err(ApiError::invalid_field("model", format!("The model `{}` is not a chat model.", model.name)));
+        return Err(ApiError::invalid_field(
+            "model",
+            format!("The model `{}` is not a chat model.", model.name),
+        ));
     }
     let provider = ai.providers.get(&model.provider).cloned().ok_or_else(|| {
         ApiError::unavailable(
@@ -82,7 +92,8 @@ pub async fn prepare(
     let (model, provider) = resolve_model(ai, model).await?;
     let premium = ai.is_premium(user_id).await?;
     quota::check(&ai.cache, user_id, ai.settings.quota_for(premium)).await?;
-    let mut merged: Map<String, Value> = serde_json::from_str(&model.default_params).unwrap_or_default();
+    let mut merged: Map<String, Value> =
+        serde_json::from_str(&model.default_params).unwrap_or_default();
     merged.extend(params);
     Ok(Prepared {
         request: ChatRequest {
@@ -164,14 +175,25 @@ impl std::fmt::Debug for Tap {
 /// Opens a stream: takes one of the caller's stream slots (429 when none is left), then
 /// asks the provider (502 when it fails before the first byte; the call is settled then).
 pub async fn open_stream(ai: Arc<Ai>, prepared: Prepared) -> ApiResult<Tap> {
-    let slot = StreamSlot::acquire(ai.cache.clone(), prepared.user_id, ai.settings.max_concurrent_streams).await?;
+    let slot = StreamSlot::acquire(
+        ai.cache.clone(),
+        prepared.user_id,
+        ai.settings.max_concurrent_streams,
+    )
+    .await?;
     let started = Instant::now();
     let mut call = call_of(&prepared, true, started);
     match prepared.provider.chat_stream(prepared.request).await {
         Ok(stream) => {
             call.upstream = started.elapsed();
             let waiting_since = Instant::now();
-            Ok(Tap { ai, stream, call: Some(call), waiting_since, _slot: slot })
+            Ok(Tap {
+                ai,
+                stream,
+                call: Some(call),
+                waiting_since,
+                _slot: slot,
+            })
         }
         Err(error) => {
             call.upstream = started.elapsed();
@@ -220,7 +242,11 @@ impl Tap {
     pub async fn close(&mut self) -> Settled {
         match self.call.take() {
             Some(call) => self.ai.accountant.finish(call).await,
-            None => Settled { usage: Usage::default(), estimated: false, cost: 0 },
+            None => Settled {
+                usage: Usage::default(),
+                estimated: false,
+                cost: 0,
+            },
         }
     }
 }
@@ -232,7 +258,8 @@ impl Drop for Tap {
             call.upstream += self.waiting_since.elapsed();
             if call.status == "ok" {
                 call.status = "client_disconnect";
-                call.error = Some("The client disconnected before the end of the stream.".to_owned());
+                call.error =
+                    Some("The client disconnected before the end of the stream.".to_owned());
             }
             let ai = self.ai.clone();
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {

@@ -19,10 +19,16 @@ use crate::state::AiState;
 
 fn roles(messages: &[ChatMessage]) -> Result<(), ValidationError> {
     if messages.is_empty() {
-        return Err(ValidationError::new("empty").with_message("At least one message is required.".into()));
+        return Err(
+            ValidationError::new("empty").with_message("At least one message is required.".into())
+        );
     }
-    if messages.iter().any(|m| !matches!(m.role.as_str(), "system" | "user" | "assistant")) {
-        return Err(ValidationError::new("role").with_message("Each role must be system, user or assistant.".into()));
+    if messages
+        .iter()
+        .any(|m| !matches!(m.role.as_str(), "system" | "user" | "assistant"))
+    {
+        return Err(ValidationError::new("role")
+            .with_message("Each role must be system, user or assistant.".into()));
     }
     Ok(())
 }
@@ -49,34 +55,60 @@ pub struct ForumChat {
         (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody),
     ),
     security(("jwt" = [])))]
-pub async fn posts_chat(ai: AiState, caller: Caller, body: ValidJson<ForumChat>) -> ApiResult<HttpResponse> {
+pub async fn posts_chat(
+    ai: AiState,
+    caller: Caller,
+    body: ValidJson<ForumChat>,
+) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let messages = match (body.messages, body.message) {
         (Some(messages), _) => messages,
-        (None, Some(message)) => vec![ChatMessage { role: "user".to_owned(), content: message }],
-        (None, None) => return Err(ApiError::invalid_field("message", "This field is required.")),
+        (None, Some(message)) => vec![ChatMessage {
+            role: "user".to_owned(),
+            content: message,
+        }],
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "message",
+                "This field is required.",
+            ))
+        }
     };
-    let prepared = call::prepare(&ai, caller.id, body.model.as_deref(), messages, serde_json::Map::new(), "forum").await?;
+    let prepared = call::prepare(
+        &ai,
+        caller.id,
+        body.model.as_deref(),
+        messages,
+        serde_json::Map::new(),
+        "forum",
+    )
+    .await?;
     let tap = call::open_stream(ai.0.clone(), prepared).await?;
-    Ok(sse(futures_util::stream::unfold(Some(tap), |tap| async move {
-        let mut tap = tap?;
-        loop {
-            match tap.next().await {
-                Some(Ok(StreamEvent::Delta(text))) => {
-                    return Some((Ok::<Bytes, actix_web::Error>(event(&json!({"content": text}))), Some(tap)))
-                }
-                Some(Ok(_)) => {}
-                Some(Err(error)) => {
-                    tap.close().await;
-                    return Some((Ok(event(&json!({"error": error.public_message()}))), None));
-                }
-                None => {
-                    tap.close().await;
-                    return Some((Ok(Bytes::from_static(b"data: [DONE]\n\n")), None));
+    Ok(sse(futures_util::stream::unfold(
+        Some(tap),
+        |tap| async move {
+            let mut tap = tap?;
+            loop {
+                match tap.next().await {
+                    Some(Ok(StreamEvent::Delta(text))) => {
+                        return Some((
+                            Ok::<Bytes, actix_web::Error>(event(&json!({"content": text}))),
+                            Some(tap),
+                        ))
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => {
+                        tap.close().await;
+                        return Some((Ok(event(&json!({"error": error.public_message()}))), None));
+                    }
+                    None => {
+                        tap.close().await;
+                        return Some((Ok(Bytes::from_static(b"data: [DONE]\n\n")), None));
+                    }
                 }
             }
-        }
-    })))
+        },
+    )))
 }
 
 /// The OpenAPI description of `/posts/chat/`.

@@ -65,7 +65,10 @@ pub fn openai_error(err: &ApiError) -> HttpResponse {
     let param = err.errors().and_then(|e| e.keys().next().cloned());
     let mut message = err.detail().to_owned();
     if let Some(errors) = err.errors() {
-        let fields: Vec<String> = errors.iter().map(|(field, messages)| format!("{field}: {}", messages.join(" "))).collect();
+        let fields: Vec<String> = errors
+            .iter()
+            .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+            .collect();
         message = fields.join("; ");
     }
     let (kind, code) = match status.as_u16() {
@@ -79,7 +82,11 @@ pub fn openai_error(err: &ApiError) -> HttpResponse {
         _ => ("invalid_request_error", err.code().to_owned()),
     };
     // An unknown model is OpenAI's 404 `model_not_found`.
-    let status = if code == "model_not_found" { StatusCode::NOT_FOUND } else { status };
+    let status = if code == "model_not_found" {
+        StatusCode::NOT_FOUND
+    } else {
+        status
+    };
     let mut builder = HttpResponse::build(status);
     if status == StatusCode::TOO_MANY_REQUESTS {
         builder.insert_header((header::RETRY_AFTER, retry_after(err)));
@@ -88,10 +95,17 @@ pub fn openai_error(err: &ApiError) -> HttpResponse {
         builder.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"api\""));
     }
     let mut response = builder.json(OpenAiError {
-        error: OpenAiErrorDetail { message, kind, param, code: Some(code) },
+        error: OpenAiErrorDetail {
+            message,
+            kind,
+            param,
+            code: Some(code),
+        },
     });
     if let Some(cause) = err.cause() {
-        response.extensions_mut().insert(ErrorCause(cause.to_owned()));
+        response
+            .extensions_mut()
+            .insert(ErrorCause(cause.to_owned()));
     }
     response
 }
@@ -170,7 +184,8 @@ fn invalid(field: &str, message: &str) -> ApiError {
 async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("The request body could not be read."))?;
+        let chunk =
+            chunk.map_err(|_| ApiError::bad_request("The request body could not be read."))?;
         if body.len() + chunk.len() > BODY_LIMIT {
             return Err(ApiError::payload_too_large(BODY_LIMIT));
         }
@@ -179,10 +194,16 @@ async fn read_body(mut payload: web::Payload) -> Result<Bytes, ApiError> {
     Ok(body.freeze())
 }
 
-fn parse(body: &[u8]) -> Result<(CompletionBody, Vec<ChatMessage>, Map<String, Value>), ApiError> {
+/// A request read: the body, its messages, the parameters passed on.
+type ParsedBody = (CompletionBody, Vec<ChatMessage>, Map<String, Value>);
+
+fn parse(body: &[u8]) -> Result<ParsedBody, ApiError> {
     let parsed: CompletionBody = serde_json::from_slice(body).map_err(|e| {
         let text = e.to_string();
-        let field = ["model", "messages"].into_iter().find(|f| text.contains(&format!("`{f}`"))).unwrap_or("body");
+        let field = ["model", "messages"]
+            .into_iter()
+            .find(|f| text.contains(&format!("`{f}`")))
+            .unwrap_or("body");
         invalid(field, &format!("Invalid request: {text}"))
     })?;
     if parsed.model.trim().is_empty() {
@@ -209,7 +230,10 @@ fn parse(body: &[u8]) -> Result<(CompletionBody, Vec<ChatMessage>, Map<String, V
                 .join("\n"),
             Content::Null(()) => String::new(),
         };
-        messages.push(ChatMessage { role: role.to_owned(), content });
+        messages.push(ChatMessage {
+            role: role.to_owned(),
+            content,
+        });
     }
     let params: Map<String, Value> = parsed
         .rest
@@ -242,7 +266,11 @@ fn completion_id() -> String {
     ),
     security(("jwt" = []), ("api_key" = []))
 )]
-pub async fn chat_completions(req: HttpRequest, ai: AiState, payload: web::Payload) -> HttpResponse {
+pub async fn chat_completions(
+    req: HttpRequest,
+    ai: AiState,
+    payload: web::Payload,
+) -> HttpResponse {
     match completions(req, ai, payload).await {
         Ok(response) => response,
         Err(error) => openai_error(&error),
@@ -267,18 +295,34 @@ pub async fn chat_completions(req: HttpRequest, ai: AiState, payload: web::Paylo
     ),
     security(("jwt" = []), ("api_key" = []))
 )]
-pub async fn api_chat_completions(req: HttpRequest, ai: AiState, payload: web::Payload) -> HttpResponse {
+pub async fn api_chat_completions(
+    req: HttpRequest,
+    ai: AiState,
+    payload: web::Payload,
+) -> HttpResponse {
     chat_completions(req, ai, payload).await
 }
 
-async fn completions(req: HttpRequest, ai: AiState, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+async fn completions(
+    req: HttpRequest,
+    ai: AiState,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let caller = match caller(&req).await {
         Ok(caller) => caller,
         Err(response) => return Ok(response),
     };
     let body = read_body(payload).await?;
     let (parsed, messages, params) = parse(&body)?;
-    let prepared = call::prepare(&ai, caller.id, Some(&parsed.model), messages, params, "gateway").await?;
+    let prepared = call::prepare(
+        &ai,
+        caller.id,
+        Some(&parsed.model),
+        messages,
+        params,
+        "gateway",
+    )
+    .await?;
     let model = parsed.model;
     let created = chrono::Utc::now().timestamp();
     let id = completion_id();
@@ -299,7 +343,12 @@ async fn completions(req: HttpRequest, ai: AiState, payload: web::Payload) -> Re
     }
     let include_usage = parsed.stream_options.is_some_and(|o| o.include_usage);
     let tap = call::open_stream(ai.0.clone(), prepared).await?;
-    let chunks = ChunkWriter { id, created, model, include_usage };
+    let chunks = ChunkWriter {
+        id,
+        created,
+        model,
+        include_usage,
+    };
     Ok(sse(futures_util::stream::unfold(
         (tap, chunks, Phase::Start),
         |(mut tap, chunks, phase)| async move {
@@ -329,7 +378,7 @@ struct ChunkWriter {
 }
 
 impl ChunkWriter {
-    fn chunk(&self, delta: Value, finish_reason: Option<&str>) -> Bytes {
+    fn chunk(&self, delta: &Value, finish_reason: Option<&str>) -> Bytes {
         event(&json!({
             "id": self.id,
             "object": "chat.completion.chunk",
@@ -361,7 +410,7 @@ async fn step(tap: &mut Tap, chunks: &ChunkWriter, phase: Phase) -> Option<(Byte
     let finished = match phase {
         Phase::Start => {
             return Some((
-                chunks.chunk(json!({"role": "assistant", "content": ""}), None),
+                chunks.chunk(&json!({"role": "assistant", "content": ""}), None),
                 Phase::Streaming { finished: false },
             ))
         }
@@ -371,11 +420,17 @@ async fn step(tap: &mut Tap, chunks: &ChunkWriter, phase: Phase) -> Option<(Byte
     loop {
         match tap.next().await {
             Some(Ok(StreamEvent::Delta(text))) => {
-                return Some((chunks.chunk(json!({"content": text}), None), Phase::Streaming { finished }))
+                return Some((
+                    chunks.chunk(&json!({"content": text}), None),
+                    Phase::Streaming { finished },
+                ))
             }
             Some(Ok(StreamEvent::Finish(reason))) if !finished => {
                 let reason = reason.unwrap_or_else(|| "stop".to_owned());
-                return Some((chunks.chunk(json!({}), Some(&reason)), Phase::Streaming { finished: true }));
+                return Some((
+                    chunks.chunk(&json!({}), Some(&reason)),
+                    Phase::Streaming { finished: true },
+                ));
             }
             Some(Ok(_)) => {}
             Some(Err(error)) => {
@@ -393,7 +448,7 @@ async fn step(tap: &mut Tap, chunks: &ChunkWriter, phase: Phase) -> Option<(Byte
                 let settled = tap.close().await;
                 let mut out = Vec::new();
                 if !finished {
-                    out.extend_from_slice(&chunks.chunk(json!({}), Some("stop")));
+                    out.extend_from_slice(&chunks.chunk(&json!({}), Some("stop")));
                 }
                 if chunks.include_usage {
                     out.extend_from_slice(&event(&json!({
@@ -442,6 +497,8 @@ pub async fn list_models(req: HttpRequest, ai: AiState) -> HttpResponse {
 
 /// Mounts `/v1/chat/completions` and `/v1/models` (with and without a trailing slash).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(["/v1/chat/completions", "/v1/chat/completions/"]).post(chat_completions))
-        .service(web::resource(["/v1/models", "/v1/models/"]).get(list_models));
+    cfg.service(
+        web::resource(["/v1/chat/completions", "/v1/chat/completions/"]).post(chat_completions),
+    )
+    .service(web::resource(["/v1/models", "/v1/models/"]).get(list_models));
 }

@@ -18,12 +18,19 @@ impl Job for RollUpStats {
 /// Registers the roll-up's handler and schedule.
 pub fn register_jobs(registry: &mut JobRegistry) {
     registry.handle(run_roll_up).max_attempts(3);
-    registry.periodic("ai.roll_up_stats", Schedule::every_minutes(10), &RollUpStats {});
+    registry.periodic(
+        "ai.roll_up_stats",
+        Schedule::every_minutes(10),
+        &RollUpStats {},
+    );
 }
 
 async fn run_roll_up(ctx: JobContext, _: RollUpStats) -> Result<(), JobError> {
     let today = chrono::Utc::now().date_naive();
-    let rows = ctx.db.run(move |conn| service::roll_up(conn, today)).await?;
+    let rows = ctx
+        .db
+        .run(move |conn| service::roll_up(conn, today))
+        .await?;
     tracing::debug!(rows, "rolled up AI usage");
     Ok(())
 }

@@ -15,6 +15,8 @@
 //! - [`state`]: the per-process state; [`settings`]: `AI_*`; [`jobs`]: the stats roll-up.
 //! - [`model`], [`schema`], [`types`], [`templates`], [`metrics`].
 
+#![warn(missing_docs)]
+
 pub mod accounting;
 pub mod call;
 pub mod forum;
@@ -51,7 +53,9 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     jobs: jobs::register_jobs,
     counts: |counts, _| {
         counts
-            .system("ai_requests", |conn| schema::ai_requests::table.count().get_result(conn))
+            .system("ai_requests", |conn| {
+                schema::ai_requests::table.count().get_result(conn)
+            })
             .per_user("ai_conversations", |conn, user_id| {
                 schema::ai_conversations::table
                     .filter(schema::ai_conversations::user_id.eq(user_id))

@@ -80,8 +80,16 @@ impl AiMetrics {
             rows_dropped: Counter::default(),
         };
         registry.register("tokens", "Tokens by model and kind", metrics.tokens.clone());
-        registry.register("cost_micro_usd", "Cost in micro-USD by model", metrics.cost.clone());
-        registry.register("requests", "AI calls by model and status", metrics.requests.clone());
+        registry.register(
+            "cost_micro_usd",
+            "Cost in micro-USD by model",
+            metrics.cost.clone(),
+        );
+        registry.register(
+            "requests",
+            "AI calls by model and status",
+            metrics.requests.clone(),
+        );
         registry.register(
             "upstream_seconds",
             "Time spent waiting on the upstream",

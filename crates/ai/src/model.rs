@@ -83,16 +83,27 @@ pub fn find_model(conn: &mut DbConn, id: i64) -> QueryResult<Option<ModelRow>> {
 }
 
 /// Inserts a model and returns it.
-pub fn insert_model(conn: &mut DbConn, fields: &ModelFields, now: NaiveDateTime) -> QueryResult<ModelRow> {
+pub fn insert_model(
+    conn: &mut DbConn,
+    fields: &ModelFields,
+    now: NaiveDateTime,
+) -> QueryResult<ModelRow> {
     diesel::insert_into(ai_models::table)
         .values((fields, ai_models::created_at.eq(now)))
         .execute(conn)?;
     let id = db::last_insert_id(conn)?;
-    ai_models::table.find(id).select(ModelRow::as_select()).first(conn)
+    ai_models::table
+        .find(id)
+        .select(ModelRow::as_select())
+        .first(conn)
 }
 
 /// Inserts each model whose name is not registered yet (staff edits of existing ones stay).
-pub fn register_models(conn: &mut DbConn, models: &[ModelFields], now: NaiveDateTime) -> QueryResult<usize> {
+pub fn register_models(
+    conn: &mut DbConn,
+    models: &[ModelFields],
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     let mut added = 0;
     for fields in models {
         let exists: i64 = ai_models::table
@@ -157,7 +168,11 @@ pub fn insert_conversation(
 }
 
 /// The conversation `id` if `user_id` owns it.
-pub fn owned_conversation(conn: &mut DbConn, id: i64, user_id: i64) -> QueryResult<Option<ConversationRow>> {
+pub fn owned_conversation(
+    conn: &mut DbConn,
+    id: i64,
+    user_id: i64,
+) -> QueryResult<Option<ConversationRow>> {
     ai_conversations::table
         .find(id)
         .filter(ai_conversations::user_id.eq(user_id))
@@ -210,7 +225,11 @@ pub fn insert_message(
 }
 
 /// The newest `limit` messages of a conversation, oldest first.
-pub fn recent_messages(conn: &mut DbConn, conversation_id: i64, limit: i64) -> QueryResult<Vec<MessageRow>> {
+pub fn recent_messages(
+    conn: &mut DbConn,
+    conversation_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<MessageRow>> {
     let mut rows: Vec<MessageRow> = ai_messages::table
         .filter(ai_messages::conversation_id.eq(conversation_id))
         .order(ai_messages::id.desc())
@@ -248,10 +267,18 @@ pub struct TemplateRow {
 }
 
 /// The template `id` if `user_id` may read it (owner, or public).
-pub fn readable_template(conn: &mut DbConn, id: i64, user_id: i64) -> QueryResult<Option<TemplateRow>> {
+pub fn readable_template(
+    conn: &mut DbConn,
+    id: i64,
+    user_id: i64,
+) -> QueryResult<Option<TemplateRow>> {
     ai_templates::table
         .find(id)
-        .filter(ai_templates::owner_id.eq(user_id).or(ai_templates::is_public.eq(true)))
+        .filter(
+            ai_templates::owner_id
+                .eq(user_id)
+                .or(ai_templates::is_public.eq(true)),
+        )
         .select(TemplateRow::as_select())
         .first(conn)
         .optional()
@@ -340,7 +367,12 @@ pub struct RequestRow {
 }
 
 /// A user's requests, newest first, after `before` (an id), at most `limit`.
-pub fn user_requests(conn: &mut DbConn, user_id: i64, before: Option<i64>, limit: i64) -> QueryResult<Vec<RequestRow>> {
+pub fn user_requests(
+    conn: &mut DbConn,
+    user_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
     let mut query = ai_requests::table
         .filter(ai_requests::user_id.eq(user_id))
         .order(ai_requests::id.desc())
@@ -429,15 +461,27 @@ pub fn stats_rows(
         DbConn::Mysql(_) => format!("CAST(SUM({column}) AS SIGNED) AS {column}"),
         DbConn::Sqlite(_) => format!("SUM({column}) AS {column}"),
     };
-    let columns = ["requests", "errors", "prompt_tokens", "completion_tokens", "cost"]
-        .map(total)
-        .join(", ");
-    let user_filter = if user_id.is_some() { " AND user_id = ?" } else { "" };
+    let columns = [
+        "requests",
+        "errors",
+        "prompt_tokens",
+        "completion_tokens",
+        "cost",
+    ]
+    .map(total)
+    .join(", ");
+    let user_filter = if user_id.is_some() {
+        " AND user_id = ?"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT day, model, {columns} FROM ai_daily_stats WHERE day >= ? AND day <= ?{user_filter} \
          GROUP BY day, model ORDER BY day, model"
     );
-    let query = diesel::sql_query(sql).bind::<Date, _>(from).bind::<Date, _>(to);
+    let query = diesel::sql_query(sql)
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to);
     match user_id {
         Some(user_id) => query.bind::<BigInt, _>(user_id).load(conn),
         None => query.load(conn),

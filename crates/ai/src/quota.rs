@@ -75,7 +75,10 @@ impl StreamSlot {
         max: i64,
     ) -> Result<Self, ApiError> {
         if max <= 0 {
-            return Ok(Self { cache: None, user_id });
+            return Ok(Self {
+                cache: None,
+                user_id,
+            });
         }
         let key = slots_key(user_id);
         match cache.incr_by(&key, 1, SLOT_WINDOW).await {
@@ -83,10 +86,16 @@ impl StreamSlot {
                 let _ = cache.incr_by(&key, -1, SLOT_WINDOW).await;
                 Err(ApiError::throttled(1).with_cause(format!("{max} AI streams already open")))
             }
-            Ok(_) => Ok(Self { cache: Some(cache), user_id }),
+            Ok(_) => Ok(Self {
+                cache: Some(cache),
+                user_id,
+            }),
             Err(error) => {
                 tracing::warn!(%error, "AI stream limit unreadable; letting the stream through");
-                Ok(Self { cache: None, user_id })
+                Ok(Self {
+                    cache: None,
+                    user_id,
+                })
             }
         }
     }

@@ -16,13 +16,13 @@ use crate::model::{self, ConversationRow, ModelFields, TemplateRow};
 use crate::provider::ChatMessage;
 use crate::schema::{ai_conversations, ai_messages, ai_models, ai_templates};
 use crate::state::Ai;
+use crate::templates;
 use crate::tokens;
 use crate::types::{
-    AssistantMessage, ChatSend, ChatSendOut, ConversationDetail, ConversationOut, ConversationWrite,
-    MessageOut, ModelOut, ModelWrite, RequestOut, StatsOut, StatsQuery, TemplateOut, TemplateQuery,
-    TemplateWrite, UsageOut,
+    AssistantMessage, ChatSend, ChatSendOut, ConversationDetail, ConversationOut,
+    ConversationWrite, MessageOut, ModelOut, ModelWrite, RequestOut, StatsOut, StatsQuery,
+    TemplateOut, TemplateQuery, TemplateWrite, UsageOut,
 };
-use crate::templates;
 
 /// Messages of a conversation read to build the history sent upstream, at most.
 const HISTORY_LIMIT: i64 = 200;
@@ -35,7 +35,9 @@ fn not_found(what: &str) -> ApiError {
 }
 
 fn name_taken(conn: &mut DbConn, name: &str, except: Option<i64>) -> QueryResult<bool> {
-    let mut query = ai_models::table.filter(ai_models::name.eq(name)).into_boxed::<db::MultiBackend>();
+    let mut query = ai_models::table
+        .filter(ai_models::name.eq(name))
+        .into_boxed::<db::MultiBackend>();
     if let Some(id) = except {
         query = query.filter(ai_models::id.ne(id));
     }
@@ -73,7 +75,13 @@ pub async fn list_models(ai: &Ai, caller: &Caller) -> ApiResult<Vec<ModelOut>> {
 }
 
 /// Creates a model (staff); `replace` a whole one (PUT) or `patch` some fields.
-pub async fn write_model(ai: &Ai, caller: &Caller, id: Option<i64>, body: ModelWrite, partial: bool) -> ApiResult<ModelOut> {
+pub async fn write_model(
+    ai: &Ai,
+    caller: &Caller,
+    id: Option<i64>,
+    body: ModelWrite,
+    partial: bool,
+) -> ApiResult<ModelOut> {
     caller.require_staff()?;
     if !partial {
         required_fields(&body)?;
@@ -97,23 +105,46 @@ pub async fn write_model(ai: &Ai, caller: &Caller, id: Option<i64>, body: ModelW
                 provider: pick(body.provider, base.map(|m| &m.provider), ""),
                 upstream_model: pick(body.upstream_model, base.map(|m| &m.upstream_model), ""),
                 kind: pick(body.kind, base.map(|m| &m.kind), "text"),
-                context_window: body.context_window.or(partial.then(|| base.map(|m| m.context_window)).flatten()).unwrap_or(8192),
-                input_price: body.input_price.or(partial.then(|| base.map(|m| m.input_price)).flatten()).unwrap_or(0),
-                output_price: body.output_price.or(partial.then(|| base.map(|m| m.output_price)).flatten()).unwrap_or(0),
-                is_active: body.is_active.or(partial.then(|| base.map(|m| m.is_active)).flatten()).unwrap_or(true),
+                context_window: body
+                    .context_window
+                    .or(partial.then(|| base.map(|m| m.context_window)).flatten())
+                    .unwrap_or(8192),
+                input_price: body
+                    .input_price
+                    .or(partial.then(|| base.map(|m| m.input_price)).flatten())
+                    .unwrap_or(0),
+                output_price: body
+                    .output_price
+                    .or(partial.then(|| base.map(|m| m.output_price)).flatten())
+                    .unwrap_or(0),
+                is_active: body
+                    .is_active
+                    .or(partial.then(|| base.map(|m| m.is_active)).flatten())
+                    .unwrap_or(true),
                 default_params: body
                     .default_params
                     .map(|v| v.to_string())
-                    .or_else(|| if partial { base.map(|m| m.default_params.clone()) } else { None })
+                    .or_else(|| {
+                        if partial {
+                            base.map(|m| m.default_params.clone())
+                        } else {
+                            None
+                        }
+                    })
                     .unwrap_or_else(|| "{}".to_owned()),
                 updated_at: now,
             };
             if name_taken(conn, &fields.name, id)? {
-                return Err(ApiError::invalid_field("name", "A model with this name already exists."));
+                return Err(ApiError::invalid_field(
+                    "name",
+                    "A model with this name already exists.",
+                ));
             }
             match id {
                 Some(id) => {
-                    diesel::update(ai_models::table.find(id)).set(&fields).execute(conn)?;
+                    diesel::update(ai_models::table.find(id))
+                        .set(&fields)
+                        .execute(conn)?;
                     model::find_model(conn, id)?.ok_or_else(|| not_found("Model"))
                 }
                 None => Ok(model::insert_model(conn, &fields, now)?),
@@ -127,7 +158,10 @@ pub async fn write_model(ai: &Ai, caller: &Caller, id: Option<i64>, body: ModelW
 /// Deletes a model (staff). Its request log stays (rows name the model).
 pub async fn delete_model(ai: &Ai, caller: &Caller, id: i64) -> ApiResult<()> {
     caller.require_staff()?;
-    let deleted = ai.db.write(move |conn| Ok(diesel::delete(ai_models::table.find(id)).execute(conn)?)).await?;
+    let deleted = ai
+        .db
+        .write(move |conn| Ok(diesel::delete(ai_models::table.find(id)).execute(conn)?))
+        .await?;
     ai.invalidate_models();
     if deleted == 0 {
         return Err(not_found("Model"));
@@ -136,12 +170,19 @@ pub async fn delete_model(ai: &Ai, caller: &Caller, id: i64) -> ApiResult<()> {
 }
 
 /// The caller's conversations, most recently active first.
-pub fn list_conversations(conn: &mut DbConn, caller: &Caller, page: PageRequest) -> ApiResult<Page<ConversationOut>> {
+pub fn list_conversations(
+    conn: &mut DbConn,
+    caller: &Caller,
+    page: PageRequest,
+) -> ApiResult<Page<ConversationOut>> {
     let mine = || ai_conversations::table.filter(ai_conversations::user_id.eq(caller.id));
     let count: i64 = mine().count().get_result(conn)?;
     page.paginate(count, |window| {
         let rows: Vec<ConversationRow> = mine()
-            .order((ai_conversations::updated_at.desc(), ai_conversations::id.desc()))
+            .order((
+                ai_conversations::updated_at.desc(),
+                ai_conversations::id.desc(),
+            ))
             .limit(window.limit)
             .offset(window.offset)
             .select(ConversationRow::as_select())
@@ -155,14 +196,28 @@ fn owned(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<ConversationR
 }
 
 /// Starts a conversation.
-pub fn create_conversation(conn: &mut DbConn, caller: &Caller, body: ConversationWrite) -> ApiResult<ConversationOut> {
+pub fn create_conversation(
+    conn: &mut DbConn,
+    caller: &Caller,
+    body: &ConversationWrite,
+) -> ApiResult<ConversationOut> {
     let title = body.title.as_deref().map_or("New conversation", str::trim);
-    let row = model::insert_conversation(conn, caller.id, title, body.model.as_deref(), plaza_kernel::time::now())?;
+    let row = model::insert_conversation(
+        conn,
+        caller.id,
+        title,
+        body.model.as_deref(),
+        plaza_kernel::time::now(),
+    )?;
     Ok(row.into())
 }
 
 /// One of the caller's conversations with its messages (404 for anyone else's).
-pub fn get_conversation(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<ConversationDetail> {
+pub fn get_conversation(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<ConversationDetail> {
     let conversation = owned(conn, caller, id)?;
     let messages = ai_messages::table
         .filter(ai_messages::conversation_id.eq(id))
@@ -176,18 +231,29 @@ pub fn get_conversation(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResul
 }
 
 /// Renames a conversation or changes its model.
-pub fn update_conversation(conn: &mut DbConn, caller: &Caller, id: i64, body: ConversationWrite) -> ApiResult<ConversationOut> {
+pub fn update_conversation(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    body: &ConversationWrite,
+) -> ApiResult<ConversationOut> {
     db::transaction(conn, |conn| {
         owned(conn, caller, id)?;
         let now = plaza_kernel::time::now();
         if let Some(title) = &body.title {
             diesel::update(ai_conversations::table.find(id))
-                .set((ai_conversations::title.eq(title.trim()), ai_conversations::updated_at.eq(now)))
+                .set((
+                    ai_conversations::title.eq(title.trim()),
+                    ai_conversations::updated_at.eq(now),
+                ))
                 .execute(conn)?;
         }
         if let Some(model_name) = &body.model {
             diesel::update(ai_conversations::table.find(id))
-                .set((ai_conversations::model.eq(model_name), ai_conversations::updated_at.eq(now)))
+                .set((
+                    ai_conversations::model.eq(model_name),
+                    ai_conversations::updated_at.eq(now),
+                ))
                 .execute(conn)?;
         }
         Ok(owned(conn, caller, id)?.into())
@@ -209,7 +275,12 @@ pub fn delete_conversation(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiRe
 }
 
 /// A page of a conversation's messages, oldest first.
-pub fn list_messages(conn: &mut DbConn, caller: &Caller, id: i64, page: PageRequest) -> ApiResult<Page<MessageOut>> {
+pub fn list_messages(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    page: PageRequest,
+) -> ApiResult<Page<MessageOut>> {
     owned(conn, caller, id)?;
     let of = || ai_messages::table.filter(ai_messages::conversation_id.eq(id));
     let count: i64 = of().count().get_result(conn)?;
@@ -225,14 +296,23 @@ pub fn list_messages(conn: &mut DbConn, caller: &Caller, id: i64, page: PageRequ
 }
 
 /// Templates the caller may read: their own and public ones (`?mine=true`: their own only).
-pub fn list_templates(conn: &mut DbConn, caller: &Caller, query: &TemplateQuery, page: PageRequest) -> ApiResult<Page<TemplateOut>> {
+pub fn list_templates(
+    conn: &mut DbConn,
+    caller: &Caller,
+    query: &TemplateQuery,
+    page: PageRequest,
+) -> ApiResult<Page<TemplateOut>> {
     let mine_only = query.mine.unwrap_or(false);
     let filtered = || {
         let mut q = ai_templates::table.into_boxed::<db::MultiBackend>();
         q = if mine_only {
             q.filter(ai_templates::owner_id.eq(caller.id))
         } else {
-            q.filter(ai_templates::owner_id.eq(caller.id).or(ai_templates::is_public.eq(true)))
+            q.filter(
+                ai_templates::owner_id
+                    .eq(caller.id)
+                    .or(ai_templates::is_public.eq(true)),
+            )
         };
         if let Some(category) = &query.category {
             q = q.filter(ai_templates::category.eq(category.clone()));
@@ -261,10 +341,19 @@ pub fn get_template(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<Te
 }
 
 /// Creates a template, or replaces (PUT) or changes (PATCH) one the caller owns.
-pub fn write_template(conn: &mut DbConn, caller: &Caller, id: Option<i64>, body: TemplateWrite, partial: bool) -> ApiResult<TemplateOut> {
+pub fn write_template(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: Option<i64>,
+    body: &TemplateWrite,
+    partial: bool,
+) -> ApiResult<TemplateOut> {
     if !partial {
         let mut errors = plaza_kernel::error::FieldErrors::new();
-        for (field, present) in [("name", body.name.is_some()), ("template", body.template.is_some())] {
+        for (field, present) in [
+            ("name", body.name.is_some()),
+            ("template", body.template.is_some()),
+        ] {
             if !present {
                 errors.insert(field.to_owned(), vec!["This field is required.".to_owned()]);
             }
@@ -273,7 +362,11 @@ pub fn write_template(conn: &mut DbConn, caller: &Caller, id: Option<i64>, body:
             return Err(ApiError::validation(errors));
         }
     }
-    let variables = body.template.as_deref().map(templates::variables).transpose()?;
+    let variables = body
+        .template
+        .as_deref()
+        .map(templates::variables)
+        .transpose()?;
     db::transaction(conn, |conn| {
         let now = plaza_kernel::time::now();
         let id = match id {
@@ -281,15 +374,38 @@ pub fn write_template(conn: &mut DbConn, caller: &Caller, id: Option<i64>, body:
                 let existing = readable(conn, caller, id)?;
                 caller.require_owner_or_moderator(existing.owner_id)?;
                 let base = if partial { Some(&existing) } else { None };
-                let variables = variables.map_or_else(|| base.map_or_else(|| "[]".to_owned(), |b| b.variables.clone()), |v| Value::from(v).to_string());
+                let variables = variables.map_or_else(
+                    || base.map_or_else(|| "[]".to_owned(), |b| b.variables.clone()),
+                    |v| Value::from(v).to_string(),
+                );
                 diesel::update(ai_templates::table.find(id))
                     .set((
-                        ai_templates::name.eq(body.name.as_deref().map(str::trim).or(base.map(|b| b.name.as_str())).unwrap_or_default()),
-                        ai_templates::description.eq(body.description.as_deref().or(base.map(|b| b.description.as_str())).unwrap_or_default()),
-                        ai_templates::category.eq(body.category.as_deref().or(base.map(|b| b.category.as_str())).unwrap_or_default()),
-                        ai_templates::template.eq(body.template.as_deref().or(base.map(|b| b.template.as_str())).unwrap_or_default()),
+                        ai_templates::name.eq(body
+                            .name
+                            .as_deref()
+                            .map(str::trim)
+                            .or(base.map(|b| b.name.as_str()))
+                            .unwrap_or_default()),
+                        ai_templates::description.eq(body
+                            .description
+                            .as_deref()
+                            .or(base.map(|b| b.description.as_str()))
+                            .unwrap_or_default()),
+                        ai_templates::category.eq(body
+                            .category
+                            .as_deref()
+                            .or(base.map(|b| b.category.as_str()))
+                            .unwrap_or_default()),
+                        ai_templates::template.eq(body
+                            .template
+                            .as_deref()
+                            .or(base.map(|b| b.template.as_str()))
+                            .unwrap_or_default()),
                         ai_templates::variables.eq(variables),
-                        ai_templates::is_public.eq(body.is_public.or(base.map(|b| b.is_public)).unwrap_or(false)),
+                        ai_templates::is_public.eq(body
+                            .is_public
+                            .or(base.map(|b| b.is_public))
+                            .unwrap_or(false)),
                         ai_templates::updated_at.eq(now),
                     ))
                     .execute(conn)?;
@@ -299,11 +415,17 @@ pub fn write_template(conn: &mut DbConn, caller: &Caller, id: Option<i64>, body:
                 diesel::insert_into(ai_templates::table)
                     .values((
                         ai_templates::owner_id.eq(caller.id),
-                        ai_templates::name.eq(body.name.as_deref().map(str::trim).unwrap_or_default()),
-                        ai_templates::description.eq(body.description.as_deref().unwrap_or_default()),
+                        ai_templates::name.eq(body
+                            .name
+                            .as_deref()
+                            .map(str::trim)
+                            .unwrap_or_default()),
+                        ai_templates::description
+                            .eq(body.description.as_deref().unwrap_or_default()),
                         ai_templates::category.eq(body.category.as_deref().unwrap_or_default()),
                         ai_templates::template.eq(body.template.as_deref().unwrap_or_default()),
-                        ai_templates::variables.eq(Value::from(variables.unwrap_or_default()).to_string()),
+                        ai_templates::variables
+                            .eq(Value::from(variables.unwrap_or_default()).to_string()),
                         ai_templates::is_public.eq(body.is_public.unwrap_or(false)),
                         ai_templates::created_at.eq(now),
                         ai_templates::updated_at.eq(now),
@@ -327,20 +449,34 @@ pub fn delete_template(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult
 }
 
 /// Renders a template the caller may read.
-pub fn render_template(conn: &mut DbConn, caller: &Caller, id: i64, values: &BTreeMap<String, Value>) -> ApiResult<String> {
+pub fn render_template(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    values: &BTreeMap<String, Value>,
+) -> ApiResult<String> {
     let template = readable(conn, caller, id)?;
     templates::render(&template.template, values)
 }
 
 /// The caller's request log, newest first (keyset on id).
-pub fn list_requests(conn: &mut DbConn, caller: &Caller, cursor: CursorRequest) -> ApiResult<CursorPage<RequestOut>> {
+pub fn list_requests(
+    conn: &mut DbConn,
+    caller: &Caller,
+    cursor: CursorRequest,
+) -> ApiResult<CursorPage<RequestOut>> {
     let before: Option<i64> = cursor.position()?;
     let rows = model::user_requests(conn, caller.id, before, cursor.fetch_limit())?;
     Ok(cursor.into_page(rows, |r| r.id).map(RequestOut::from))
 }
 
 /// Usage from the daily roll-up, of the caller or (`everyone`, staff) of all users.
-pub fn stats(conn: &mut DbConn, caller: &Caller, everyone: bool, query: &StatsQuery) -> ApiResult<StatsOut> {
+pub fn stats(
+    conn: &mut DbConn,
+    caller: &Caller,
+    everyone: bool,
+    query: &StatsQuery,
+) -> ApiResult<StatsOut> {
     if everyone {
         caller.require_staff()?;
     }
@@ -350,7 +486,10 @@ pub fn stats(conn: &mut DbConn, caller: &Caller, everyone: bool, query: &StatsQu
         return Err(ApiError::invalid_field("from", "Must not be after `to`."));
     }
     if (to - from).num_days() >= STATS_MAX_DAYS {
-        return Err(ApiError::invalid_field("from", format!("The range may span at most {STATS_MAX_DAYS} days.")));
+        return Err(ApiError::invalid_field(
+            "from",
+            format!("The range may span at most {STATS_MAX_DAYS} days."),
+        ));
     }
     let rows = model::stats_rows(conn, (!everyone).then_some(caller.id), from, to)?;
     Ok(StatsOut::from_rows(from, to, &rows))
@@ -384,21 +523,32 @@ pub struct ChatTurn {
 
 impl std::fmt::Debug for ChatTurn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatTurn").field("conversation_id", &self.conversation_id).finish_non_exhaustive()
+        f.debug_struct("ChatTurn")
+            .field("conversation_id", &self.conversation_id)
+            .finish_non_exhaustive()
     }
 }
 
 /// The history that fits the model's context window with room for the answer, dropping the
 /// oldest turns first; the newest message always stays (400 if it alone is too long).
-pub fn fit_history(history: Vec<(ChatMessage, u32)>, context_window: i32, reserve: u32) -> ApiResult<Vec<ChatMessage>> {
-    let budget = u32::try_from(context_window).unwrap_or(0).saturating_sub(reserve);
+pub fn fit_history(
+    history: Vec<(ChatMessage, u32)>,
+    context_window: i32,
+    reserve: u32,
+) -> ApiResult<Vec<ChatMessage>> {
+    let budget = u32::try_from(context_window)
+        .unwrap_or(0)
+        .saturating_sub(reserve);
     let mut kept = Vec::new();
     let mut used = 3u32;
     for (index, (message, tokens)) in history.into_iter().rev().enumerate() {
         let cost = tokens.saturating_add(4);
         if used.saturating_add(cost) > budget {
             if index == 0 {
-                return Err(ApiError::invalid_field("message", "The message is too long for the model's context window."));
+                return Err(ApiError::invalid_field(
+                    "message",
+                    "The message is too long for the model's context window.",
+                ));
             }
             break;
         }
@@ -413,7 +563,10 @@ pub fn fit_history(history: Vec<(ChatMessage, u32)>, context_window: i32, reserv
 /// conversation (the caller's, or a new one), the user message stored, the history fitted.
 pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<ChatTurn> {
     if body.message.is_none() && body.template_id.is_none() {
-        return Err(ApiError::invalid_field("message", "This field is required."));
+        return Err(ApiError::invalid_field(
+            "message",
+            "This field is required.",
+        ));
     }
     let db: Db = ai.db.clone();
     let caller_c = caller.clone();
@@ -437,20 +590,40 @@ pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<C
                 }
                 text.push_str(&message);
             }
-            let conversation = conversation_id.map(|id| owned(conn, &caller_c, id)).transpose()?;
+            let conversation = conversation_id
+                .map(|id| owned(conn, &caller_c, id))
+                .transpose()?;
             Ok((text, conversation))
         })
         .await?;
     let name = model_name.or_else(|| conversation.as_ref().and_then(|c| c.model.clone()));
     let (model, _) = call::resolve_model(ai, name.as_deref()).await?;
-    let params: serde_json::Map<String, Value> = serde_json::from_str(&model.default_params).unwrap_or_default();
+    let params: serde_json::Map<String, Value> =
+        serde_json::from_str(&model.default_params).unwrap_or_default();
     let reserve = params
         .get("max_tokens")
         .and_then(Value::as_u64)
-        .map_or_else(|| u32::try_from(model.context_window / 4).unwrap_or(0).min(1024), |n| u32::try_from(n).unwrap_or(u32::MAX));
+        .map_or_else(
+            || {
+                u32::try_from(model.context_window / 4)
+                    .unwrap_or(0)
+                    .min(1024)
+            },
+            |n| u32::try_from(n).unwrap_or(u32::MAX),
+        );
     let tokens = tokens::count(&text);
     // Refused before anything is stored: the new message alone must fit.
-    fit_history(vec![(ChatMessage { role: "user".to_owned(), content: String::new() }, tokens)], model.context_window, reserve)?;
+    fit_history(
+        vec![(
+            ChatMessage {
+                role: "user".to_owned(),
+                content: String::new(),
+            },
+            tokens,
+        )],
+        model.context_window,
+        reserve,
+    )?;
     let user_id = caller.id;
     let model_for_new = model.name.clone();
     let title: String = text.chars().take(50).collect();
@@ -459,9 +632,25 @@ pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<C
             let now = plaza_kernel::time::now();
             let id = match conversation {
                 Some(c) => c.id,
-                None => model::insert_conversation(conn, user_id, title.trim(), Some(&model_for_new), now)?.id,
+                None => {
+                    model::insert_conversation(
+                        conn,
+                        user_id,
+                        title.trim(),
+                        Some(&model_for_new),
+                        now,
+                    )?
+                    .id
+                }
             };
-            model::insert_message(conn, id, "user", &text, i32::try_from(tokens).unwrap_or(i32::MAX), now)?;
+            model::insert_message(
+                conn,
+                id,
+                "user",
+                &text,
+                i32::try_from(tokens).unwrap_or(i32::MAX),
+                now,
+            )?;
             let history = model::recent_messages(conn, id, HISTORY_LIMIT)?;
             Ok((id, history))
         })
@@ -470,16 +659,38 @@ pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<C
         .into_iter()
         .map(|m| {
             let tokens = u32::try_from(m.tokens).unwrap_or(0);
-            (ChatMessage { role: m.role, content: m.content }, tokens)
+            (
+                ChatMessage {
+                    role: m.role,
+                    content: m.content,
+                },
+                tokens,
+            )
         })
         .collect();
     let messages = fit_history(history, model.context_window, reserve)?;
-    let prepared = call::prepare(ai, caller.id, Some(&model.name), messages, serde_json::Map::new(), "chat").await?;
-    Ok(ChatTurn { conversation_id, prepared })
+    let prepared = call::prepare(
+        ai,
+        caller.id,
+        Some(&model.name),
+        messages,
+        serde_json::Map::new(),
+        "chat",
+    )
+    .await?;
+    Ok(ChatTurn {
+        conversation_id,
+        prepared,
+    })
 }
 
 /// Stores the assistant's answer; returns its id.
-pub async fn store_answer(db: &Db, conversation_id: i64, content: String, tokens: u32) -> ApiResult<i64> {
+pub async fn store_answer(
+    db: &Db,
+    conversation_id: i64,
+    content: String,
+    tokens: u32,
+) -> ApiResult<i64> {
     db.transaction(move |conn| {
         Ok(model::insert_message(
             conn,
@@ -497,10 +708,20 @@ pub async fn store_answer(db: &Db, conversation_id: i64, content: String, tokens
 pub async fn send(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<ChatSendOut> {
     let turn = start_turn(ai, caller, body).await?;
     let (completion, settled) = call::complete(ai, turn.prepared).await?;
-    let id = store_answer(&ai.db, turn.conversation_id, completion.content.clone(), settled.usage.completion_tokens).await?;
+    let id = store_answer(
+        &ai.db,
+        turn.conversation_id,
+        completion.content.clone(),
+        settled.usage.completion_tokens,
+    )
+    .await?;
     Ok(ChatSendOut {
         conversation_id: turn.conversation_id,
-        message: AssistantMessage { id, role: "assistant", content: completion.content },
+        message: AssistantMessage {
+            id,
+            role: "assistant",
+            content: completion.content,
+        },
         usage: UsageOut::from(settled.usage),
     })
 }
@@ -517,17 +738,31 @@ mod tests {
     use super::*;
 
     fn m(content: &str) -> ChatMessage {
-        ChatMessage { role: "user".to_owned(), content: content.to_owned() }
+        ChatMessage {
+            role: "user".to_owned(),
+            content: content.to_owned(),
+        }
     }
 
     #[test]
     fn history_drops_oldest_first() {
         let history = vec![(m("old"), 100), (m("middle"), 100), (m("new"), 100)];
         // 3 + 3 * 104 = 315 fits 400; 2 turns (211) fit 300.
-        assert_eq!(fit_history(history.clone(), 400, 0).unwrap_or_default().len(), 3);
+        assert_eq!(
+            fit_history(history.clone(), 400, 0)
+                .unwrap_or_default()
+                .len(),
+            3
+        );
         let kept = fit_history(history.clone(), 300, 0).unwrap_or_default();
         assert_eq!(kept, vec![m("middle"), m("new")]);
-        assert_eq!(fit_history(history.clone(), 300, 150).unwrap_or_default(), vec![m("new")]);
-        assert!(fit_history(history, 100, 0).is_err(), "the newest alone does not fit");
+        assert_eq!(
+            fit_history(history.clone(), 300, 150).unwrap_or_default(),
+            vec![m("new")]
+        );
+        assert!(
+            fit_history(history, 100, 0).is_err(),
+            "the newest alone does not fit"
+        );
     }
 }

@@ -78,7 +78,9 @@ impl Section for AiSettings {
     fn from_env(env: &mut Env<'_>) -> Self {
         let mut providers = Vec::new();
         let mut names = env.list("AI_PROVIDERS");
-        if env.optional("AI_OPENAI_BASE_URL").is_some() && !names.iter().any(|n| n.eq_ignore_ascii_case("openai")) {
+        if env.optional("AI_OPENAI_BASE_URL").is_some()
+            && !names.iter().any(|n| n.eq_ignore_ascii_case("openai"))
+        {
             names.insert(0, "openai".to_owned());
         }
         for name in names {
@@ -89,17 +91,22 @@ impl Section for AiSettings {
                 continue;
             }
             let Some(base_url) = env.optional(&format!("AI_{upper}_BASE_URL")) else {
-                env.problem(format!("AI_{upper}_BASE_URL: required for provider `{name}`"));
+                env.problem(format!(
+                    "AI_{upper}_BASE_URL: required for provider `{name}`"
+                ));
                 continue;
             };
-            if url::Url::parse(&base_url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+            if url::Url::parse(&base_url).map_or(true, |u| !matches!(u.scheme(), "http" | "https"))
+            {
                 env.problem(format!("AI_{upper}_BASE_URL: not an http(s) URL"));
             }
             let models = env
                 .list(&format!("AI_{upper}_MODELS"))
                 .into_iter()
                 .map(|entry| match entry.split_once('=') {
-                    Some((alias, upstream)) => (alias.trim().to_owned(), upstream.trim().to_owned()),
+                    Some((alias, upstream)) => {
+                        (alias.trim().to_owned(), upstream.trim().to_owned())
+                    }
                     None => (entry.clone(), entry),
                 })
                 .collect();
@@ -107,7 +114,12 @@ impl Section for AiSettings {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 api_key: env.optional(&format!("AI_{upper}_API_KEY")),
                 models,
-                context_window: env.number(&format!("AI_{upper}_CONTEXT_WINDOW"), 8192, 256, 10_000_000),
+                context_window: env.number(
+                    &format!("AI_{upper}_CONTEXT_WINDOW"),
+                    8192,
+                    256,
+                    10_000_000,
+                ),
                 name,
             });
         }
@@ -127,7 +139,8 @@ impl Section for AiSettings {
             (None, None, None) => None,
             _ => {
                 env.problem(
-                    "AI_SPARK_APP_ID, AI_SPARK_API_KEY, AI_SPARK_API_SECRET: set all three or none".to_owned(),
+                    "AI_SPARK_APP_ID, AI_SPARK_API_KEY, AI_SPARK_API_SECRET: set all three or none"
+                        .to_owned(),
                 );
                 None
             }
@@ -177,8 +190,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn parse(pairs: &[(&str, &str)]) -> (AiSettings, Vec<String>) {
-        let vars: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         let mut env = Env::new(&vars);
         let settings = AiSettings::from_env(&mut env);
         (settings, env.take_problems())
@@ -201,7 +216,10 @@ mod tests {
                 ("fast".to_owned(), "gpt-4o".to_owned())
             ]
         );
-        assert_eq!(problems, ["AI_DEEPSEEK_BASE_URL: required for provider `deepseek`"]);
+        assert_eq!(
+            problems,
+            ["AI_DEEPSEEK_BASE_URL: required for provider `deepseek`"]
+        );
 
         let (s, problems) = parse(&[("AI_SPARK_APP_ID", "a"), ("AI_SPARK_API_KEY", "k")]);
         assert!(s.spark.is_none());

@@ -151,7 +151,11 @@ impl Ai {
                     let added = self
                         .db
                         .write(move |conn| {
-                            Ok(model::register_models(conn, &models, plaza_kernel::time::now())?)
+                            Ok(model::register_models(
+                                conn,
+                                &models,
+                                plaza_kernel::time::now(),
+                            )?)
                         })
                         .await?;
                     if added > 0 {
@@ -174,7 +178,10 @@ impl Ai {
         self.ensure_registered().await?;
         let rows = self.db.run(|conn| Ok(model::all_models(conn)?)).await?;
         let ordered: Vec<Arc<ModelRow>> = rows.into_iter().map(Arc::new).collect();
-        let by_name = ordered.iter().map(|m| (m.name.clone(), m.clone())).collect();
+        let by_name = ordered
+            .iter()
+            .map(|m| (m.name.clone(), m.clone()))
+            .collect();
         *write(&self.models) = ModelCache {
             loaded: Some(Instant::now()),
             by_name,
@@ -237,11 +244,13 @@ impl Ai {
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    lock.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The AI domain's `start`: this process's [`Ai`], registered as app data and flushed at

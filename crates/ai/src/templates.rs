@@ -35,13 +35,20 @@ pub fn render(source: &str, values: &BTreeMap<String, Value>) -> Result<String, 
         let mut errors = plaza_kernel::error::FieldErrors::new();
         errors.insert(
             "variables".to_owned(),
-            missing.iter().map(|name| format!("Missing variable `{name}`.")).collect(),
+            missing
+                .iter()
+                .map(|name| format!("Missing variable `{name}`."))
+                .collect(),
         );
         return Err(ApiError::validation(errors));
     }
     let env = environment();
-    env.render_str(source, values)
-        .map_err(|e| ApiError::invalid_field("variables", format!("The template could not be rendered: {e}")))
+    env.render_str(source, values).map_err(|e| {
+        ApiError::invalid_field(
+            "variables",
+            format!("The template could not be rendered: {e}"),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -59,9 +66,16 @@ mod tests {
         let errors = err.flatten().unwrap_or_default();
         assert_eq!(errors["variables"], ["Missing variable `language`."]);
         values.insert("language".to_owned(), json!("English"));
-        assert_eq!(render(source, &values).ok().as_deref(), Some("Translate bonjour into English."));
+        assert_eq!(
+            render(source, &values).ok().as_deref(),
+            Some("Translate bonjour into English.")
+        );
         // Strict: an attribute of a missing value fails rather than printing nothing.
-        assert!(render("{{ user.name.first }}", &BTreeMap::from([("user".to_owned(), json!({}))])).is_err());
+        assert!(render(
+            "{{ user.name.first }}",
+            &BTreeMap::from([("user".to_owned(), json!({}))])
+        )
+        .is_err());
         assert!(variables("{{ unclosed").is_err());
     }
 }

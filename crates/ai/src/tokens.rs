@@ -38,9 +38,9 @@ pub fn count(text: &str) -> u32 {
 /// Tokens of a prompt as OpenAI counts chat messages: each message's content plus 4 for its
 /// framing, plus 3 for the reply's priming.
 pub fn count_messages(messages: &[ChatMessage]) -> u32 {
-    messages
-        .iter()
-        .fold(3u32, |sum, m| sum.saturating_add(count(&m.content)).saturating_add(4))
+    messages.iter().fold(3u32, |sum, m| {
+        sum.saturating_add(count(&m.content)).saturating_add(4)
+    })
 }
 
 #[cfg(test)]
@@ -52,7 +52,10 @@ mod tests {
         // cl100k_base: "hello world" is two tokens; the estimate would say 3.
         assert_eq!(count("hello world"), 2);
         assert_eq!(count(""), 0);
-        let messages = [ChatMessage { role: "user".to_owned(), content: "hello world".to_owned() }];
+        let messages = [ChatMessage {
+            role: "user".to_owned(),
+            content: "hello world".to_owned(),
+        }];
         assert_eq!(count_messages(&messages), 9);
     }
 }

@@ -32,7 +32,10 @@ fn model_kind(value: &str) -> Result<(), ValidationError> {
     if KINDS.contains(&value) {
         Ok(())
     } else {
-        Err(error("choice", format!("\"{value}\" is not a valid choice: text, image, speech, embedding.")))
+        Err(error(
+            "choice",
+            format!("\"{value}\" is not a valid choice: text, image, speech, embedding."),
+        ))
     }
 }
 
@@ -115,7 +118,8 @@ impl From<&ModelRow> for ModelOut {
             input_price: m.input_price,
             output_price: m.output_price,
             is_active: m.is_active,
-            default_params: serde_json::from_str(&m.default_params).unwrap_or_else(|_| Value::Object(Default::default())),
+            default_params: serde_json::from_str(&m.default_params)
+                .unwrap_or_else(|_| Value::Object(Default::default())),
             created_at: utc(m.created_at),
             updated_at: utc(m.updated_at),
         }
@@ -500,8 +504,14 @@ impl StatsOut {
             from,
             to,
             totals,
-            per_model: models.into_iter().map(|(model, totals)| ModelTotals { model, totals }).collect(),
-            per_day: days.into_iter().map(|(day, totals)| DayTotals { day, totals }).collect(),
+            per_model: models
+                .into_iter()
+                .map(|(model, totals)| ModelTotals { model, totals })
+                .collect(),
+            per_day: days
+                .into_iter()
+                .map(|(day, totals)| DayTotals { day, totals })
+                .collect(),
         }
     }
 }

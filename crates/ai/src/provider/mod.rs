@@ -137,7 +137,8 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The answer as it is written; the first event arrives within the first-token timeout
     /// and the next ones within the idle timeout (see [`with_timeouts`]).
-    fn chat_stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>>;
+    fn chat_stream(&self, request: ChatRequest)
+        -> BoxFuture<'_, Result<ChatStream, ProviderError>>;
 
     /// The upstream's model names.
     fn list_models(&self) -> BoxFuture<'_, Result<Vec<String>, ProviderError>>;
@@ -170,23 +171,30 @@ impl Timeouts {
 pub fn with_timeouts(stream: ChatStream, first: Duration, idle: Duration) -> ChatStream {
     use futures_util::StreamExt;
     let state = (stream, true, false);
-    Box::pin(futures_util::stream::unfold(state, move |(mut inner, first_event, done)| async move {
-        if done {
-            return None;
-        }
-        let wait = if first_event { first } else { idle };
-        match tokio::time::timeout(wait, inner.next()).await {
-            Ok(Some(item)) => {
-                let failed = item.is_err();
-                Some((item, (inner, false, failed)))
+    Box::pin(futures_util::stream::unfold(
+        state,
+        move |(mut inner, first_event, done)| async move {
+            if done {
+                return None;
             }
-            Ok(None) => None,
-            Err(_) => Some((
-                Err(ProviderError::Timeout(if first_event { "first_token" } else { "idle" })),
-                (inner, false, true),
-            )),
-        }
-    }))
+            let wait = if first_event { first } else { idle };
+            match tokio::time::timeout(wait, inner.next()).await {
+                Ok(Some(item)) => {
+                    let failed = item.is_err();
+                    Some((item, (inner, false, failed)))
+                }
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(ProviderError::Timeout(if first_event {
+                        "first_token"
+                    } else {
+                        "idle"
+                    })),
+                    (inner, false, true),
+                )),
+            }
+        },
+    ))
 }
 
 /// The providers configured in this process, by name.
@@ -213,7 +221,9 @@ impl Providers {
                 Ok(provider) => {
                     by_name.insert(http.name.clone(), Arc::new(provider));
                 }
-                Err(error) => tracing::error!(provider = %http.name, %error, "cannot build the AI provider's HTTP client"),
+                Err(error) => {
+                    tracing::error!(provider = %http.name, %error, "cannot build the AI provider's HTTP client");
+                }
             }
         }
         if let Some(spark) = &settings.spark {

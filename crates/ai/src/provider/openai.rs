@@ -38,7 +38,10 @@ impl std::fmt::Debug for OpenAiProvider {
 
 impl OpenAiProvider {
     /// A provider for `settings`, with its own connection pool.
-    pub fn new(settings: &HttpProviderSettings, timeouts: Timeouts) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        settings: &HttpProviderSettings,
+        timeouts: Timeouts,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .tcp_nodelay(true)
@@ -128,7 +131,9 @@ fn upstream_error(value: &Value) -> Option<ProviderError> {
         .get("message")
         .and_then(Value::as_str)
         .map_or_else(|| error.to_string(), str::to_owned);
-    Some(ProviderError::Upstream(message.chars().take(LOGGED_BODY).collect()))
+    Some(ProviderError::Upstream(
+        message.chars().take(LOGGED_BODY).collect(),
+    ))
 }
 
 /// Reads a whole `chat.completion`.
@@ -214,7 +219,10 @@ impl Provider for OpenAiProvider {
         })
     }
 
-    fn chat_stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
+    fn chat_stream(
+        &self,
+        request: ChatRequest,
+    ) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         Box::pin(async move {
             let body = Self::body(&request, true);
             let response = self.send(&body).await?;
@@ -290,12 +298,18 @@ mod tests {
             events,
             vec![
                 Ok(StreamEvent::Finish(Some("stop".to_owned()))),
-                Ok(StreamEvent::Usage(Usage { prompt_tokens: 3, completion_tokens: 5 }))
+                Ok(StreamEvent::Usage(Usage {
+                    prompt_tokens: 3,
+                    completion_tokens: 5
+                }))
             ]
         );
         let Parsed::Events(events) = parse_chunk(r#"{"error":{"message":"overloaded"}}"#) else {
             panic!("events expected")
         };
-        assert_eq!(events, vec![Err(ProviderError::Upstream("overloaded".to_owned()))]);
+        assert_eq!(
+            events,
+            vec![Err(ProviderError::Upstream("overloaded".to_owned()))]
+        );
     }
 }

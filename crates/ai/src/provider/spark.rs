@@ -25,7 +25,13 @@ const BUFFER: usize = 64;
 
 /// The signature and `authorization` parameter of a Spark request (steps 2–5 of
 /// REFERENCE.md).
-pub fn sign(api_key: &str, api_secret: &str, host: &str, path: &str, date: &str) -> (String, String) {
+pub fn sign(
+    api_key: &str,
+    api_secret: &str,
+    host: &str,
+    path: &str,
+    date: &str,
+) -> (String, String) {
     let origin = format!("host: {host}\ndate: {date}\nGET {path} HTTP/1.1");
     // HMAC accepts a key of any length.
     let mut mac = Hmac::<Sha256>::new_from_slice(api_secret.as_bytes())
@@ -39,8 +45,14 @@ pub fn sign(api_key: &str, api_secret: &str, host: &str, path: &str, date: &str)
 }
 
 /// The signed URL of `url` at `date` (RFC 1123, GMT).
-pub fn signed_url(url: &str, api_key: &str, api_secret: &str, date: &str) -> Result<String, ProviderError> {
-    let parsed = url::Url::parse(url).map_err(|e| ProviderError::Connect(format!("bad SPARK_URL: {e}")))?;
+pub fn signed_url(
+    url: &str,
+    api_key: &str,
+    api_secret: &str,
+    date: &str,
+) -> Result<String, ProviderError> {
+    let parsed =
+        url::Url::parse(url).map_err(|e| ProviderError::Connect(format!("bad SPARK_URL: {e}")))?;
     let host = match (parsed.host_str(), parsed.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
@@ -91,17 +103,31 @@ fn parse_frame(text: &str) -> (Vec<Result<StreamEvent, ProviderError>>, bool) {
         Ok(value) => value,
         Err(e) => return (vec![Err(ProviderError::Protocol(e.to_string()))], true),
     };
-    let code = value.pointer("/header/code").and_then(Value::as_i64).unwrap_or(0);
+    let code = value
+        .pointer("/header/code")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
     if code != 0 {
-        let message = value.pointer("/header/message").and_then(Value::as_str).unwrap_or("");
-        let sid = value.pointer("/header/sid").and_then(Value::as_str).unwrap_or("");
+        let message = value
+            .pointer("/header/message")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let sid = value
+            .pointer("/header/sid")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         return (
-            vec![Err(ProviderError::Upstream(format!("code {code} ({message}), sid {sid}")))],
+            vec![Err(ProviderError::Upstream(format!(
+                "code {code} ({message}), sid {sid}"
+            )))],
             true,
         );
     }
     let mut events = Vec::new();
-    if let Some(texts) = value.pointer("/payload/choices/text").and_then(Value::as_array) {
+    if let Some(texts) = value
+        .pointer("/payload/choices/text")
+        .and_then(Value::as_array)
+    {
         for part in texts {
             if let Some(content) = part.get("content").and_then(Value::as_str) {
                 if !content.is_empty() {
@@ -111,7 +137,10 @@ fn parse_frame(text: &str) -> (Vec<Result<StreamEvent, ProviderError>>, bool) {
         }
     }
     let last = value.pointer("/header/status").and_then(Value::as_i64) == Some(2)
-        || value.pointer("/payload/choices/status").and_then(Value::as_i64) == Some(2);
+        || value
+            .pointer("/payload/choices/status")
+            .and_then(Value::as_i64)
+            == Some(2);
     if last {
         events.push(Ok(StreamEvent::Finish(Some("stop".to_owned()))));
         if let Some(usage) = value.pointer("/payload/usage/text") {
@@ -146,14 +175,25 @@ impl SparkProvider {
     async fn connect(
         &self,
     ) -> Result<
-        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
         ProviderError,
     > {
         let mut attempt = 0;
         loop {
-            let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
-            let url = signed_url(&self.settings.url, &self.settings.api_key, &self.settings.api_secret, &date)?;
-            match tokio::time::timeout(self.timeouts.connect, tokio_tungstenite::connect_async(url)).await {
+            let date = chrono::Utc::now()
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            let url = signed_url(
+                &self.settings.url,
+                &self.settings.api_key,
+                &self.settings.api_secret,
+                &date,
+            )?;
+            match tokio::time::timeout(self.timeouts.connect, tokio_tungstenite::connect_async(url))
+                .await
+            {
                 Ok(Ok((socket, _))) => return Ok(socket),
                 Ok(Err(tungstenite::Error::Http(response))) => {
                     let body = response
@@ -195,7 +235,10 @@ impl Provider for SparkProvider {
         })
     }
 
-    fn chat_stream(&self, request: ChatRequest) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
+    fn chat_stream(
+        &self,
+        request: ChatRequest,
+    ) -> BoxFuture<'_, Result<ChatStream, ProviderError>> {
         Box::pin(async move {
             let mut socket = self.connect().await?;
             let frame = request_frame(&self.settings, &request).to_string();
@@ -250,7 +293,8 @@ mod tests {
 
     #[test]
     fn reference_test_vector() {
-        let (signature, authorization) = sign(KEY, SECRET, "spark-api.xf-yun.com", "/v1.1/chat", DATE);
+        let (signature, authorization) =
+            sign(KEY, SECRET, "spark-api.xf-yun.com", "/v1.1/chat", DATE);
         assert_eq!(signature, "z5gHdu3pxVV4ADMyk467wOWDQ9q6BQzR3nfMTjc/DaQ=");
         assert_eq!(
             authorization,
@@ -258,7 +302,8 @@ mod tests {
         );
         let (signature, _) = sign(KEY, SECRET, "spark-api.xf-yun.com", "/v3.5/chat", DATE);
         assert_eq!(signature, "9s5gABpQIH+9wiR0dmxhlVY3Cqw34SFim12TmXSwVKc=");
-        let url = signed_url("wss://spark-api.xf-yun.com/v1.1/chat", KEY, SECRET, DATE).unwrap_or_default();
+        let url = signed_url("wss://spark-api.xf-yun.com/v1.1/chat", KEY, SECRET, DATE)
+            .unwrap_or_default();
         assert!(
             url.ends_with("&date=Fri%2C+05+May+2023+10%3A43%3A39+GMT&host=spark-api.xf-yun.com"),
             "{url}"
@@ -277,8 +322,14 @@ mod tests {
         };
         let request = ChatRequest {
             messages: vec![
-                ChatMessage { role: "user".to_owned(), content: "hi".to_owned() },
-                ChatMessage { role: "system".to_owned(), content: "be brief".to_owned() },
+                ChatMessage {
+                    role: "user".to_owned(),
+                    content: "hi".to_owned(),
+                },
+                ChatMessage {
+                    role: "system".to_owned(),
+                    content: "be brief".to_owned(),
+                },
             ],
             ..ChatRequest::default()
         };
@@ -286,13 +337,29 @@ mod tests {
         assert_eq!(frame["payload"]["message"]["text"][0]["role"], "system");
         assert_eq!(frame["parameter"]["chat"]["domain"], "generalv3.5");
 
-        let (events, last) = parse_frame(r#"{"header":{"code":0,"status":1},"payload":{"choices":{"status":1,"seq":1,"text":[{"content":"Hel","role":"assistant","index":0}]}}}"#);
-        assert_eq!((events, last), (vec![Ok(StreamEvent::Delta("Hel".to_owned()))], false));
-        let (events, last) = parse_frame(r#"{"header":{"code":0,"status":2},"payload":{"choices":{"status":2,"seq":2,"text":[{"content":"lo","role":"assistant","index":0}]},"usage":{"text":{"question_tokens":4,"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}}}"#);
+        let (events, last) = parse_frame(
+            r#"{"header":{"code":0,"status":1},"payload":{"choices":{"status":1,"seq":1,"text":[{"content":"Hel","role":"assistant","index":0}]}}}"#,
+        );
+        assert_eq!(
+            (events, last),
+            (vec![Ok(StreamEvent::Delta("Hel".to_owned()))], false)
+        );
+        let (events, last) = parse_frame(
+            r#"{"header":{"code":0,"status":2},"payload":{"choices":{"status":2,"seq":2,"text":[{"content":"lo","role":"assistant","index":0}]},"usage":{"text":{"question_tokens":4,"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}}}"#,
+        );
         assert!(last);
-        assert_eq!(events.last(), Some(&Ok(StreamEvent::Usage(Usage { prompt_tokens: 5, completion_tokens: 9 }))));
-        let (events, last) = parse_frame(r#"{"header":{"code":11201,"message":"quota","sid":"cht0001"}}"#);
+        assert_eq!(
+            events.last(),
+            Some(&Ok(StreamEvent::Usage(Usage {
+                prompt_tokens: 5,
+                completion_tokens: 9
+            })))
+        );
+        let (events, last) =
+            parse_frame(r#"{"header":{"code":11201,"message":"quota","sid":"cht0001"}}"#);
         assert!(last);
-        assert!(matches!(&events[0], Err(ProviderError::Upstream(m)) if m.contains("11201") && m.contains("cht0001")));
+        assert!(
+            matches!(&events[0], Err(ProviderError::Upstream(m)) if m.contains("11201") && m.contains("cht0001"))
+        );
     }
 }

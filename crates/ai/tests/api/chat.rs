@@ -5,7 +5,7 @@ use plaza_kernel::db_test;
 use plaza_kernel::jobs::{enqueue, JobOptions, JobRegistry};
 use serde_json::{json, Value};
 
-use crate::support::{app, complete, ask, patch_model, sse_data, wait_requests};
+use crate::support::{app, ask, complete, patch_model, sse_data, wait_requests};
 
 db_test!(async fn conversations_and_chat(backend) {
     let (app, fake) = app(backend).await;

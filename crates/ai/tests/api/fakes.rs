@@ -44,7 +44,9 @@ impl FakeOpenAi {
         let seen = bodies.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((socket, _)) = listener.accept().await else { return };
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let seen = seen.clone();
                 tokio::spawn(async move {
                     let _ = serve_connection(socket, seen).await;
@@ -66,7 +68,10 @@ impl FakeOpenAi {
 }
 
 /// Reads one HTTP/1.1 request: (request line, headers lowercased, body).
-async fn read_request(socket: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
+async fn read_request(
+    socket: &mut TcpStream,
+    buffer: &mut Vec<u8>,
+) -> Option<(String, Vec<(String, String)>, Vec<u8>)> {
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buffer[..end]).to_string();
@@ -121,16 +126,31 @@ fn answer_of(body: &Value) -> String {
     format!("echo: {last}")
 }
 
-async fn serve_connection(mut socket: TcpStream, seen: Arc<Mutex<Vec<Value>>>) -> std::io::Result<()> {
+async fn serve_connection(
+    mut socket: TcpStream,
+    seen: Arc<Mutex<Vec<Value>>>,
+) -> std::io::Result<()> {
     let mut buffer = Vec::new();
     while let Some((line, headers, body)) = read_request(&mut socket, &mut buffer).await {
-        let authorized = headers.iter().any(|(k, v)| k == "authorization" && v == &format!("Bearer {FAKE_KEY}"));
+        let authorized = headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {FAKE_KEY}"));
         if !authorized {
-            respond_json(&mut socket, "401 Unauthorized", &json!({"error": {"message": "bad key", "type": "invalid_request_error"}})).await?;
+            respond_json(
+                &mut socket,
+                "401 Unauthorized",
+                &json!({"error": {"message": "bad key", "type": "invalid_request_error"}}),
+            )
+            .await?;
             continue;
         }
         if line.starts_with("GET /v1/models") {
-            respond_json(&mut socket, "200 OK", &json!({"object": "list", "data": [{"id": "echo", "object": "model"}]})).await?;
+            respond_json(
+                &mut socket,
+                "200 OK",
+                &json!({"object": "list", "data": [{"id": "echo", "object": "model"}]}),
+            )
+            .await?;
             continue;
         }
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -155,14 +175,17 @@ async fn serve_connection(mut socket: TcpStream, seen: Arc<Mutex<Vec<Value>>>) -
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
             });
             if model != "nousage" {
-                out["usage"] = json!({"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18});
+                out["usage"] =
+                    json!({"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18});
             }
             respond_json(&mut socket, "200 OK", &out).await?;
             continue;
         }
         // A stream: no length, the body ends when the connection closes.
         socket
-            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n")
+            .write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n",
+            )
             .await?;
         let chunk = |delta: Value, finish: Value| {
             json!({"id": "chatcmpl-upstream", "object": "chat.completion.chunk", "created": 1, "model": model,
@@ -172,7 +195,10 @@ async fn serve_connection(mut socket: TcpStream, seen: Arc<Mutex<Vec<Value>>>) -
             "slow" => (0..400).map(|i| format!("w{i} ")).collect(),
             _ => answer.split_inclusive(' ').map(str::to_owned).collect(),
         };
-        let mut events = vec![chunk(json!({"role": "assistant", "content": ""}), Value::Null)];
+        let mut events = vec![chunk(
+            json!({"role": "assistant", "content": ""}),
+            Value::Null,
+        )];
         for (i, piece) in pieces.iter().enumerate() {
             events.push(chunk(json!({"content": piece}), Value::Null));
             if model == "midfail" {
@@ -245,21 +271,38 @@ pub struct FakeSpark {
 fn verify(request: &Request) -> Result<(), String> {
     let query = request.uri().query().unwrap_or_default();
     let params: std::collections::HashMap<String, String> =
-        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-    let (Some(authorization), Some(date), Some(host)) = (params.get("authorization"), params.get("date"), params.get("host")) else {
+        url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+    let (Some(authorization), Some(date), Some(host)) = (
+        params.get("authorization"),
+        params.get("date"),
+        params.get("host"),
+    ) else {
         return Err("missing parameters".to_owned());
     };
     let when = chrono::DateTime::parse_from_rfc2822(date).map_err(|e| e.to_string())?;
-    if (chrono::Utc::now() - when.with_timezone(&chrono::Utc)).num_seconds().abs() > 300 {
+    if (chrono::Utc::now() - when.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .abs()
+        > 300
+    {
         return Err("clock skew".to_owned());
     }
-    let header_host = request.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let header_host = request
+        .headers()
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
     if header_host != host {
         return Err("host mismatch".to_owned());
     }
     // Recompute independently of the code under test.
     use hmac::Mac;
-    let origin = format!("host: {host}\ndate: {date}\nGET {} HTTP/1.1", request.uri().path());
+    let origin = format!(
+        "host: {host}\ndate: {date}\nGET {} HTTP/1.1",
+        request.uri().path()
+    );
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SPARK_SECRET.as_bytes()).unwrap();
     mac.update(origin.as_bytes());
     let signature = BASE64.encode(mac.finalize().into_bytes());
@@ -283,23 +326,38 @@ impl FakeSpark {
         let (seen, refusals) = (frames.clone(), refused.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((socket, _)) = listener.accept().await else { return };
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
                 let (seen, refusals) = (seen.clone(), refusals.clone());
                 tokio::spawn(async move {
-                    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+                    // The callback's type is tungstenite's.
+                    #[allow(clippy::result_large_err)]
+                    let check = |request: &Request,
+                                 response: Response|
+                     -> Result<Response, ErrorResponse> {
                         match verify(request) {
                             Ok(()) => Ok(response),
                             Err(message) => {
                                 *refusals.lock().unwrap() += 1;
-                                let mut refusal = ErrorResponse::new(Some(json!({"message": message}).to_string()));
-                                *refusal.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
+                                let mut refusal = ErrorResponse::new(Some(
+                                    json!({"message": message}).to_string(),
+                                ));
+                                *refusal.status_mut() =
+                                    tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
                                 Err(refusal)
                             }
                         }
                     };
-                    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(socket, check).await else { return };
-                    let Some(Ok(Message::Text(question))) = ws.next().await else { return };
-                    let question: Value = serde_json::from_str(question.as_str()).unwrap_or(Value::Null);
+                    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(socket, check).await
+                    else {
+                        return;
+                    };
+                    let Some(Ok(Message::Text(question))) = ws.next().await else {
+                        return;
+                    };
+                    let question: Value =
+                        serde_json::from_str(question.as_str()).unwrap_or(Value::Null);
                     seen.lock().unwrap().push(question);
                     let frame = |status: i64, content: &str, usage: Option<Value>| {
                         let mut f = json!({
@@ -319,7 +377,11 @@ impl FakeSpark {
                 });
             }
         });
-        Self { addr, frames, refused }
+        Self {
+            addr,
+            frames,
+            refused,
+        }
     }
 
     /// The URL to configure.

@@ -10,8 +10,14 @@ use crate::support::{app, ask, builder, complete, patch_model, sse_data, wait_re
 fn assert_openai_error(body: &Value, kind: &str) {
     let error = &body["error"];
     assert_eq!(error["type"], kind, "{body}");
-    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
-    assert!(error.get("param").is_some() && error.get("code").is_some(), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        error.get("param").is_some() && error.get("code").is_some(),
+        "{body}"
+    );
 }
 
 db_test!(async fn completion_models_and_accounting(backend) {

@@ -23,29 +23,65 @@ async fn quota_rules(backend: TestBackend, redis: bool) {
     let alice = app.create_user("alice").await;
     let carol = app.create_user("carol").await;
     let carol_id = carol.id;
-    app.db().run(move |conn| Ok(diesel::update(users::table.find(carol_id)).set(users::is_premium.eq(true)).execute(conn)?)).await.unwrap();
+    app.db()
+        .run(move |conn| {
+            Ok(diesel::update(users::table.find(carol_id))
+                .set(users::is_premium.eq(true))
+                .execute(conn)?)
+        })
+        .await
+        .unwrap();
 
     // 18 tokens a call: the second call starts under 30 and ends over it; the third is refused.
-    assert_eq!(complete(&app, &alice, &ask("echo", "1")).await.status(), 200);
-    assert_eq!(complete(&app, &alice, &ask("echo", "2")).await.status(), 200);
+    assert_eq!(
+        complete(&app, &alice, &ask("echo", "1")).await.status(),
+        200
+    );
+    assert_eq!(
+        complete(&app, &alice, &ask("echo", "2")).await.status(),
+        200
+    );
     let upstream_calls = fake.bodies().len();
     let res = complete(&app, &alice, &ask("echo", "3")).await;
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=86_400).contains(&retry), "until midnight UTC: {retry}");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["type"], "rate_limit_exceeded");
-    assert_eq!(fake.bodies().len(), upstream_calls, "refused before the upstream");
+    assert_eq!(
+        fake.bodies().len(),
+        upstream_calls,
+        "refused before the upstream"
+    );
     // The same quota on every AI path.
-    let res = app.post("/api/v1/ai/chat/send/").bearer_auth(&alice.access).json(&json!({"message": "x"})).send().await.unwrap();
+    let res = app
+        .post("/api/v1/ai/chat/send/")
+        .bearer_auth(&alice.access)
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
     assert_eq!(res.json::<Value>().await.unwrap()["code"], "throttled");
-    let res = app.post("/posts/chat/").bearer_auth(&alice.access).json(&json!({"message": "x"})).send().await.unwrap();
+    let res = app
+        .post("/posts/chat/")
+        .bearer_auth(&alice.access)
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
 
     // A premium user's quota is higher.
     for _ in 0..3 {
-        assert_eq!(complete(&app, &carol, &ask("echo", "p")).await.status(), 200);
+        assert_eq!(
+            complete(&app, &carol, &ask("echo", "p")).await.status(),
+            200
+        );
     }
 
     // One stream at a time per user: a second is refused while the first is open.
@@ -55,7 +91,10 @@ async fn quota_rules(backend: TestBackend, redis: bool) {
     assert_eq!(first.status(), 200);
     let second = complete(&app, &carol, &body).await;
     assert_eq!(second.status(), 429);
-    assert_eq!(second.json::<Value>().await.unwrap()["error"]["type"], "rate_limit_exceeded");
+    assert_eq!(
+        second.json::<Value>().await.unwrap()["error"]["type"],
+        "rate_limit_exceeded"
+    );
     drop(first);
     // The slot comes back once the first stream is gone.
     let mut body = ask("echo", "after");
@@ -67,7 +106,10 @@ async fn quota_rules(backend: TestBackend, redis: bool) {
             assert!(res.text().await.unwrap().ends_with("data: [DONE]\n\n"));
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the stream slot was never released");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream slot was never released"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

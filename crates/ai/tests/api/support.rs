@@ -36,7 +36,11 @@ pub async fn app(backend: TestBackend) -> (TestApp, FakeOpenAi) {
 }
 
 /// Adds the Spark fake's configuration to a builder.
-pub fn with_spark(builder: plaza_kernel::testing::TestAppBuilder, spark: &FakeSpark, secret: &str) -> plaza_kernel::testing::TestAppBuilder {
+pub fn with_spark(
+    builder: plaza_kernel::testing::TestAppBuilder,
+    spark: &FakeSpark,
+    secret: &str,
+) -> plaza_kernel::testing::TestAppBuilder {
     builder
         .env("AI_SPARK_APP_ID", SPARK_APP_ID)
         .env("AI_SPARK_API_KEY", SPARK_KEY)
@@ -52,7 +56,12 @@ pub fn spark_secret() -> &'static str {
 
 /// `POST /v1/chat/completions` as `user` with `body`.
 pub async fn complete(app: &TestApp, user: &TestUser, body: &Value) -> reqwest::Response {
-    app.post("/v1/chat/completions").bearer_auth(&user.access).json(body).send().await.unwrap()
+    app.post("/v1/chat/completions")
+        .bearer_auth(&user.access)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A one-message chat body.
@@ -73,29 +82,56 @@ pub fn sse_data(body: &str) -> Vec<String> {
 pub async fn wait_requests(app: &TestApp, user: &TestUser, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let res = app.get("/api/v1/ai/requests/?page_size=100").bearer_auth(&user.access).send().await.unwrap();
+        let res = app
+            .get("/api/v1/ai/requests/?page_size=100")
+            .bearer_auth(&user.access)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), 200);
         let page: Value = res.json().await.unwrap();
         let rows = page["results"].as_array().unwrap().clone();
         if rows.len() >= n {
             return rows;
         }
-        assert!(Instant::now() < deadline, "expected {n} request rows, found {}", rows.len());
+        assert!(
+            Instant::now() < deadline,
+            "expected {n} request rows, found {}",
+            rows.len()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
 /// The model named `name` as staff sees it.
 pub async fn model_id(app: &TestApp, staff: &TestUser, name: &str) -> i64 {
-    let res = app.get("/api/v1/ai/models/").bearer_auth(&staff.access).send().await.unwrap();
+    let res = app
+        .get("/api/v1/ai/models/")
+        .bearer_auth(&staff.access)
+        .send()
+        .await
+        .unwrap();
     let models: Value = res.json().await.unwrap();
-    models.as_array().unwrap().iter().find(|m| m["name"] == name).unwrap()["id"].as_i64().unwrap()
+    models
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// PATCHes a model as staff; asserts 200.
 pub async fn patch_model(app: &TestApp, staff: &TestUser, name: &str, patch: &Value) -> Value {
     let id = model_id(app, staff, name).await;
-    let res = app.patch(&format!("/api/v1/ai/models/{id}/")).bearer_auth(&staff.access).json(patch).send().await.unwrap();
+    let res = app
+        .patch(&format!("/api/v1/ai/models/{id}/"))
+        .bearer_auth(&staff.access)
+        .json(patch)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
     res.json().await.unwrap()
 }
