@@ -80,6 +80,8 @@ impl LocalServer {
             .env("DEBUG", "false")
             .env("SECRET_KEY", &config.secret_key)
             .env("RUST_LOG", "warn")
+            // The AI gateway proxies to the generator's fake upstream (scenario `gateway`).
+            .envs(crate::scenarios::gateway::server_env())
             .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::from(log.try_clone().context("clone the log file")?))
