@@ -11,6 +11,9 @@
 //! | POST `/posts/reply/create/{post_id}/` | POST `/api/v1/posts/{post_id}/replies/` |
 //! | POST `/posts/reply/update/{reply_id}/` | PATCH `/api/v1/posts/replies/{reply_id}/` |
 //! | DELETE `/posts/reply/delete/{reply_id}/` | DELETE `/api/v1/posts/replies/{reply_id}/` |
+//!
+//! POST `/posts/chat/` has no canonical twin: it is plaza-ai's `forum::posts_chat`, mounted
+//! here (an SSE stream of the default model's answer).
 
 use actix_web::web;
 use plaza_posts::routes;
