@@ -69,14 +69,10 @@ pub fn cost(model: &ModelRow, usage: Usage) -> i64 {
     i64::try_from((micro_thousandths + 500) / 1000).unwrap_or(i64::MAX)
 }
 
-enum Command {
-    Row(NewRequestRow),
-    Flush(oneshot::Sender<()>),
-}
-
 /// Settles calls and queues their rows for the flusher.
 pub struct Accountant {
-    tx: mpsc::Sender<Command>,
+    rows: mpsc::Sender<NewRequestRow>,
+    flushes: mpsc::Sender<oneshot::Sender<()>>,
     cache: web::Data<Cache>,
     metrics: Arc<AiMetrics>,
 }
@@ -97,9 +93,15 @@ impl Accountant {
         batch: usize,
         interval: Duration,
     ) -> Self {
-        let (tx, rx) = mpsc::channel(queue);
-        tokio::spawn(flush_loop(db, rx, batch, interval));
-        Self { tx, cache, metrics }
+        let (rows, rx) = mpsc::channel(queue);
+        let (flushes, flush_rx) = mpsc::channel(16);
+        tokio::spawn(flush_loop(db, rx, flush_rx, batch, interval));
+        Self {
+            rows,
+            flushes,
+            cache,
+            metrics,
+        }
     }
 
     /// Settles `call` (tokens, cost, metrics, quota) and queues its row.
@@ -173,7 +175,8 @@ impl Accountant {
             error: call.error.map(|e| e.chars().take(255).collect()),
             created_at: call.started_at,
         };
-        if self.tx.try_send(Command::Row(row)).is_err() {
+        // The flusher drains the queue on its own ticks: a row never wakes it.
+        if self.rows.try_send(row).is_err() {
             self.metrics.rows_dropped.inc();
             tracing::warn!("AI accounting queue full; a request row was dropped");
         }
@@ -187,55 +190,62 @@ impl Accountant {
     /// Writes every row queued so far; returns when they are written (or failed).
     pub async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Command::Flush(ack)).await.is_ok() {
+        if self.flushes.send(ack).await.is_ok() {
             let _ = done.await;
         }
     }
 }
 
-async fn flush_loop(db: Db, mut rx: mpsc::Receiver<Command>, batch: usize, interval: Duration) {
-    let mut buffer: Vec<NewRequestRow> = Vec::with_capacity(batch);
+async fn flush_loop(
+    db: Db,
+    mut rows: mpsc::Receiver<NewRequestRow>,
+    mut flushes: mpsc::Receiver<oneshot::Sender<()>>,
+    batch: usize,
+    interval: Duration,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            command = rx.recv() => match command {
+        let ack = tokio::select! {
+            _ = ticker.tick() => None,
+            ack = flushes.recv() => match ack {
+                Some(ack) => Some(ack),
+                // The accountant is gone: write what is left and stop.
                 None => {
-                    write(&db, &mut buffer).await;
+                    drain(&db, &mut rows, batch).await;
                     return;
                 }
-                Some(Command::Row(row)) => {
-                    buffer.push(row);
-                    // Take what else is waiting, up to a batch, before writing.
-                    while buffer.len() < batch {
-                        match rx.try_recv() {
-                            Ok(Command::Row(row)) => buffer.push(row),
-                            Ok(Command::Flush(ack)) => {
-                                write(&db, &mut buffer).await;
-                                let _ = ack.send(());
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    if buffer.len() >= batch {
-                        write(&db, &mut buffer).await;
-                    }
-                }
-                Some(Command::Flush(ack)) => {
-                    write(&db, &mut buffer).await;
-                    let _ = ack.send(());
-                }
             },
-            _ = ticker.tick() => write(&db, &mut buffer).await,
+        };
+        drain(&db, &mut rows, batch).await;
+        if let Some(ack) = ack {
+            let _ = ack.send(());
         }
     }
 }
 
-async fn write(db: &Db, buffer: &mut Vec<NewRequestRow>) {
-    if buffer.is_empty() {
-        return;
+/// Writes every row queued now, `batch` rows per insert.
+async fn drain(db: &Db, rows: &mut mpsc::Receiver<NewRequestRow>, batch: usize) {
+    loop {
+        let mut buffer = Vec::with_capacity(batch.min(rows.len()).max(1));
+        while buffer.len() < batch {
+            match rows.try_recv() {
+                Ok(row) => buffer.push(row),
+                Err(_) => break,
+            }
+        }
+        if buffer.is_empty() {
+            return;
+        }
+        let full = buffer.len() == batch;
+        write(db, buffer).await;
+        if !full {
+            return;
+        }
     }
-    let rows = std::mem::take(buffer);
+}
+
+async fn write(db: &Db, rows: Vec<NewRequestRow>) {
     let count = rows.len();
     if let Err(error) = db
         .write(move |conn| Ok(model::insert_requests(conn, &rows)?))

@@ -23,6 +23,7 @@ const LOGGED_BODY: usize = 300;
 pub struct OpenAiProvider {
     name: String,
     base_url: String,
+    completions_url: Option<reqwest::Url>,
     api_key: Option<String>,
     client: reqwest::Client,
     timeouts: Timeouts,
@@ -50,6 +51,12 @@ impl OpenAiProvider {
         Ok(Self {
             name: settings.name.clone(),
             base_url: settings.base_url.clone(),
+            // Parsed once, not per request.
+            completions_url: reqwest::Url::parse(&format!(
+                "{}/chat/completions",
+                settings.base_url
+            ))
+            .ok(),
             api_key: settings.api_key.clone(),
             client,
             timeouts,
@@ -76,10 +83,13 @@ impl OpenAiProvider {
     /// Sends the request, retrying once when the connection could not be made; waits for the
     /// response head at most the first-token timeout.
     async fn send(&self, body: &Value) -> Result<reqwest::Response, ProviderError> {
-        let url = format!("{}/chat/completions", self.base_url);
+        let url = self
+            .completions_url
+            .clone()
+            .ok_or_else(|| ProviderError::Connect("invalid base URL".to_owned()))?;
         let mut attempt = 0;
         loop {
-            let mut request = self.client.post(&url).json(body);
+            let mut request = self.client.post(url.clone()).json(body);
             if let Some(key) = &self.api_key {
                 request = request.bearer_auth(key);
             }
