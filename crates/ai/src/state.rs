@@ -76,7 +76,9 @@ impl Ai {
         metrics: &Metrics,
         settings: web::Data<AiSettings>,
     ) -> Arc<Self> {
-        realtime.state(|| {
+        let mut fresh = false;
+        let ai = realtime.state(|| {
+            fresh = true;
             let (ai_metrics, registry) = AiMetrics::new();
             metrics.add_registry(registry);
             let ai_metrics = Arc::new(ai_metrics);
@@ -100,7 +102,18 @@ impl Ai {
                 registered: tokio::sync::OnceCell::new(),
                 premium: Mutex::default(),
             }
-        })
+        });
+        if fresh {
+            // Register the configured models now rather than at the first request (which
+            // still waits for it if it comes first).
+            let starting = ai.clone();
+            tokio::spawn(async move {
+                if let Err(error) = starting.ensure_registered().await {
+                    tracing::warn!(%error, "could not register the configured AI models yet");
+                }
+            });
+        }
+        ai
     }
 
     /// The models the settings configure, as registered at start.
