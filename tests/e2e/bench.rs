@@ -11,7 +11,7 @@ use plaza_e2e::plaza_bin;
 use serde_json::Value;
 
 /// Every scenario the suite runs, per backend.
-const SCENARIOS: [&str; 11] = [
+const SCENARIOS: [&str; 13] = [
     "health",
     "list",
     "detail",
@@ -21,6 +21,8 @@ const SCENARIOS: [&str; 11] = [
     "ws_paced",
     "ws_flood",
     "idle",
+    "gateway",
+    "gateway_stream",
     "list_uncached",
     "detail_uncached",
 ];

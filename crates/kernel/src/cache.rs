@@ -63,6 +63,12 @@ local v = redis.call('INCR', KEYS[1])
 if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v";
 
+/// `INCRBY` that starts the window when it creates the key (or finds it without expiry).
+const INCR_BY_WITH_EXPIRY: &str = r"
+local v = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v";
+
 impl Cache {
     /// An in-process cache.
     pub fn in_memory() -> Self {
@@ -229,6 +235,29 @@ impl Cache {
         }
     }
 
+    /// Adds `delta` (which may be negative) to the counter at `key` and returns the new value.
+    /// Creating the counter starts a window of `window`; it disappears when the window ends.
+    pub async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        window: Duration,
+    ) -> Result<i64, CacheError> {
+        match &self.inner {
+            Inner::Memory(store) => Ok(store.incr_by(key, delta, window)),
+            Inner::Redis { pool, prefix } => {
+                let mut conn = pool.get().await?;
+                let value: i64 = redis::Script::new(INCR_BY_WITH_EXPIRY)
+                    .key(format!("{prefix}{key}"))
+                    .arg(millis(window))
+                    .arg(delta)
+                    .invoke_async(&mut conn)
+                    .await?;
+                Ok(value)
+            }
+        }
+    }
+
     /// Time left before `key` expires; `None` if absent or without expiry.
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, CacheError> {
         match &self.inner {
@@ -357,6 +386,29 @@ impl MemoryStore {
             },
         );
         1
+    }
+
+    fn incr_by(&self, key: &str, delta: i64, window: Duration) -> i64 {
+        let now = Instant::now();
+        let mut state = self.lock();
+        if let Some(entry) = state.map.get_mut(key).filter(|e| e.live(now)) {
+            let next = entry
+                .value
+                .parse::<i64>()
+                .unwrap_or(0)
+                .saturating_add(delta);
+            entry.value = next.to_string();
+            return next;
+        }
+        Self::write(
+            &mut state,
+            key,
+            Entry {
+                value: delta.to_string(),
+                expires: Some(now + window),
+            },
+        );
+        delta
     }
 
     fn ttl(&self, key: &str) -> Option<Duration> {

@@ -67,6 +67,8 @@ fn latency_histogram() -> Histogram {
 /// Every metric Plaza records.
 pub struct Metrics {
     registry: Registry,
+    /// Registries domains added ([`Metrics::add_registry`]), encoded after the kernel's.
+    extra: std::sync::Mutex<Vec<Registry>>,
     /// HTTP requests by method, route and status.
     pub http_requests: Family<HttpLabels, Counter>,
     /// HTTP latency by method and route, in seconds.
@@ -198,6 +200,7 @@ impl Metrics {
 
         Self {
             registry,
+            extra: std::sync::Mutex::default(),
             http_requests,
             http_duration,
             db_connections,
@@ -233,11 +236,22 @@ impl Metrics {
             .observe(seconds);
     }
 
+    /// Adds a domain's own registry (metrics with its own prefix), served at `/metrics`
+    /// after the kernel's.
+    pub fn add_registry(&self, registry: Registry) {
+        crate::sync::lock(&self.extra).push(registry);
+    }
+
     /// The text exposition format.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = encode_registry(&mut out, &self.registry);
+        for registry in crate::sync::lock(&self.extra).iter() {
+            let _ = encode_registry(&mut out, registry);
+        }
+        let _ = encode_eof(&mut out);
         out
     }
 }
@@ -258,5 +272,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("plaza_jobs_queue_depth"));
+    }
+
+    #[test]
+    fn encodes_added_registries_before_one_eof() {
+        let metrics = Metrics::new();
+        let mut registry = Registry::with_prefix("plaza_widgets");
+        let made = Counter::<u64>::default();
+        registry.register("made", "Widgets made", made.clone());
+        made.inc();
+        metrics.add_registry(registry);
+        let text = metrics.encode();
+        assert!(text.contains("plaza_widgets_made_total 1"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1);
+        assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -33,7 +33,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 
 pub use model::{create_account, NewAccount, User};
-pub use public::{authors_by_id, Author};
+pub use public::{authors_by_id, is_premium, Author};
 pub use sessions::{ClientInfo, Sessions, TokenPair};
 pub use settings::UsersSettings;
 pub use values::{Email, Username};

@@ -56,3 +56,14 @@ pub fn authors_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64,
 pub fn media_url(path: &str) -> String {
     format!("/media/{}", path.trim_start_matches('/'))
 }
+
+/// Whether user `id` has a premium account (higher quotas elsewhere); `false` for an id that
+/// does not exist.
+pub fn is_premium(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    Ok(users::table
+        .find(id)
+        .select(users::is_premium)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}

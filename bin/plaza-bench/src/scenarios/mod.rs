@@ -1,5 +1,6 @@
 //! The scenarios, what each needs seeded, and running one `--repeats` times.
 
+pub mod gateway;
 pub mod http;
 pub mod idle;
 pub mod statements;
@@ -40,6 +41,11 @@ pub enum Scenario {
     ListUncached,
     /// `detail` against a server without the forum read cache.
     DetailUncached,
+    /// `POST /v1/chat/completions` through the AI gateway to a fake upstream, beside the
+    /// same load sent to the fake directly.
+    Gateway,
+    /// The same, streamed (SSE chunks, usage chunk, `[DONE]`).
+    GatewayStream,
 }
 
 impl Scenario {
@@ -57,6 +63,8 @@ impl Scenario {
             Self::Idle => "idle",
             Self::ListUncached => "list_uncached",
             Self::DetailUncached => "detail_uncached",
+            Self::Gateway => "gateway",
+            Self::GatewayStream => "gateway_stream",
         }
     }
 
@@ -74,6 +82,12 @@ impl Scenario {
             Self::Idle => "idle authenticated WebSockets (opening rate)",
             Self::ListUncached => "GET /posts/list/?page=1, POSTS_CACHE_TTL=0",
             Self::DetailUncached => "GET /posts/detail/{id}/, POSTS_CACHE_TTL=0",
+            Self::Gateway => {
+                "POST /v1/chat/completions via the AI gateway (fake upstream; direct in extra)"
+            }
+            Self::GatewayStream => {
+                "POST /v1/chat/completions stream via the AI gateway (direct in extra)"
+            }
         }
     }
 
@@ -97,10 +111,12 @@ impl Scenario {
                 posts: 2,
                 replies: settings.replies,
             },
-            Self::Create | Self::WsPaced | Self::WsFlood => SeedPlan {
-                authors,
-                ..SeedPlan::default()
-            },
+            Self::Create | Self::WsPaced | Self::WsFlood | Self::Gateway | Self::GatewayStream => {
+                SeedPlan {
+                    authors,
+                    ..SeedPlan::default()
+                }
+            }
             Self::Login | Self::Idle => SeedPlan {
                 authors: settings.login_connections.clamp(1, authors),
                 ..SeedPlan::default()
@@ -173,6 +189,8 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::WsPaced => ws::relay(ctx, ws::Pace::Paced { fps: 30 }).await,
         Scenario::WsFlood => ws::relay(ctx, ws::Pace::Flood).await,
         Scenario::Idle => idle::idle(ctx).await,
+        Scenario::Gateway => gateway::gateway(ctx, false).await,
+        Scenario::GatewayStream => gateway::gateway(ctx, true).await,
     }
 }
 

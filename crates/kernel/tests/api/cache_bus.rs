@@ -59,6 +59,17 @@ async fn cache_semantics(cache: Cache) {
         1,
         "a new window after expiry"
     );
+
+    // incr_by: any step, negative too, in the window the first step set.
+    assert_eq!(cache.incr_by("tokens", 120, window).await.unwrap(), 120);
+    assert_eq!(cache.incr_by("tokens", -20, window).await.unwrap(), 100);
+    assert!(cache.ttl("tokens").await.unwrap().unwrap() <= window);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        cache.incr_by("tokens", 5, window).await.unwrap(),
+        5,
+        "a new window after expiry"
+    );
 }
 
 #[tokio::test]

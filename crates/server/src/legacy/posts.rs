@@ -11,6 +11,9 @@
 //! | POST `/posts/reply/create/{post_id}/` | POST `/api/v1/posts/{post_id}/replies/` |
 //! | POST `/posts/reply/update/{reply_id}/` | PATCH `/api/v1/posts/replies/{reply_id}/` |
 //! | DELETE `/posts/reply/delete/{reply_id}/` | DELETE `/api/v1/posts/replies/{reply_id}/` |
+//!
+//! POST `/posts/chat/` has no canonical twin: it is plaza-ai's `forum::posts_chat`, mounted
+//! here (an SSE stream of the default model's answer).
 
 use actix_web::web;
 use plaza_posts::routes;
@@ -79,9 +82,12 @@ const fn alias(
     }
 }
 
-/// The OpenAPI description of the original post paths, copied from the canonical ones.
+/// The OpenAPI description of the original post paths, copied from the canonical ones, and
+/// the forum's chat (`/posts/chat/`, served by plaza-ai).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    alias::document(ALIASES, &plaza_posts::ApiDoc::openapi())
+    let mut doc = alias::document(ALIASES, &plaza_posts::ApiDoc::openapi());
+    doc.merge(plaza_ai::forum::ForumDoc::openapi());
+    doc
 }
 
 /// Mounts the original post and reply paths at the root.
@@ -93,5 +99,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/posts/detail/{id}/").get(routes::get_post))
         .service(web::resource("/posts/reply/create/{post_id}/").post(routes::create_reply))
         .service(web::resource("/posts/reply/update/{reply_id}/").post(routes::update_reply))
-        .service(web::resource("/posts/reply/delete/{reply_id}/").delete(routes::delete_reply));
+        .service(web::resource("/posts/reply/delete/{reply_id}/").delete(routes::delete_reply))
+        .service(web::resource("/posts/chat/").post(plaza_ai::forum::posts_chat));
 }
