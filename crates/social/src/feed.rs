@@ -30,8 +30,8 @@ use crate::schema::{
     social_group_members as gm, social_likes as l, social_posts as p,
 };
 use crate::types::{
-    AttachmentRef, CommentOut, CommentWrite, FeedPostOut, FeedPostPatch, FeedPostWrite,
-    LikeState, Scope, Visibility,
+    AttachmentRef, CommentOut, CommentWrite, FeedPostOut, FeedPostPatch, FeedPostWrite, LikeState,
+    Scope, Visibility,
 };
 
 /// A feed post row.
@@ -107,7 +107,11 @@ fn lock(conn: &mut DbConn, id: i64) -> QueryResult<Option<PostRow>> {
 
 /// Post `id` if `viewer` may see it; 404 otherwise.
 pub fn visible(conn: &mut DbConn, viewer: i64, id: i64, locked: bool) -> ApiResult<PostRow> {
-    let row = if locked { lock(conn, id)? } else { find(conn, id)? };
+    let row = if locked {
+        lock(conn, id)?
+    } else {
+        find(conn, id)?
+    };
     match row {
         Some(row) if can_see(conn, viewer, &row)? => Ok(row),
         _ => Err(post_not_found()),
@@ -373,7 +377,11 @@ pub fn like(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<(LikeState, Vec<Pu
     let mut pushes = Vec::new();
     if already == 0 {
         diesel::insert_into(l::table)
-            .values((l::post_id.eq(id), l::user_id.eq(me), l::created_at.eq(now())))
+            .values((
+                l::post_id.eq(id),
+                l::user_id.eq(me),
+                l::created_at.eq(now()),
+            ))
             .execute(conn)?;
         diesel::update(p::table.find(id))
             .set(p::like_count.eq(p::like_count + 1))
@@ -390,10 +398,7 @@ pub fn like(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<(LikeState, Vec<Pu
 }
 
 fn like_state(conn: &mut DbConn, id: i64, liked: bool) -> ApiResult<LikeState> {
-    let like_count = p::table
-        .find(id)
-        .select(p::like_count)
-        .first(conn)?;
+    let like_count = p::table.find(id).select(p::like_count).first(conn)?;
     Ok(LikeState {
         post_id: id,
         liked,
@@ -404,12 +409,8 @@ fn like_state(conn: &mut DbConn, id: i64, liked: bool) -> ApiResult<LikeState> {
 /// Takes a like back (idempotent).
 pub fn unlike(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<LikeState> {
     visible(conn, me, id, true)?;
-    let deleted = diesel::delete(
-        l::table
-            .filter(l::post_id.eq(id))
-            .filter(l::user_id.eq(me)),
-    )
-    .execute(conn)?;
+    let deleted = diesel::delete(l::table.filter(l::post_id.eq(id)).filter(l::user_id.eq(me)))
+        .execute(conn)?;
     if deleted > 0 {
         diesel::update(p::table.find(id))
             .set(p::like_count.eq(p::like_count - 1))
@@ -454,8 +455,12 @@ pub fn list_comments(
     let filtered = || {
         c::table
             .filter(c::post_id.eq(id))
-            .filter(c::author_id.ne_all(b::table.filter(b::blocker_id.eq(me)).select(b::blocked_id)))
-            .filter(c::author_id.ne_all(b::table.filter(b::blocked_id.eq(me)).select(b::blocker_id)))
+            .filter(
+                c::author_id.ne_all(b::table.filter(b::blocker_id.eq(me)).select(b::blocked_id)),
+            )
+            .filter(
+                c::author_id.ne_all(b::table.filter(b::blocked_id.eq(me)).select(b::blocker_id)),
+            )
             .into_boxed::<MultiBackend>()
     };
     let count: i64 = filtered().count().get_result(conn)?;

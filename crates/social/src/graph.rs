@@ -22,8 +22,7 @@ use plaza_users::Author;
 use crate::live::Push;
 use crate::notifications;
 use crate::schema::{
-    social_blocks as b, social_follows as f, social_friend_requests as fr,
-    social_friendships as fs,
+    social_blocks as b, social_follows as f, social_friend_requests as fr, social_friendships as fs,
 };
 use crate::types::{FriendRequestOut, FriendRequestWrite, Relation, UserLink};
 
@@ -229,7 +228,9 @@ fn accept_row(
     ))
     .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::conflict("This friend request is no longer pending."));
+        return Err(ApiError::conflict(
+            "This friend request is no longer pending.",
+        ));
     }
     for (user, friend) in [(row.from_user_id, me), (me, row.from_user_id)] {
         diesel::insert_into(fs::table)
@@ -270,7 +271,9 @@ pub fn accept(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<(FriendRequestOu
         ));
     }
     if row.status != "pending" {
-        return Err(ApiError::conflict("This friend request is no longer pending."));
+        return Err(ApiError::conflict(
+            "This friend request is no longer pending.",
+        ));
     }
     if blocked_between(conn, row.from_user_id, me)? {
         return Err(request_not_found());
@@ -301,7 +304,9 @@ pub fn close(conn: &mut DbConn, me: i64, id: i64, cancel: bool) -> ApiResult<Fri
         ))
         .execute(conn)?;
     if updated == 0 {
-        return Err(ApiError::conflict("This friend request is no longer pending."));
+        return Err(ApiError::conflict(
+            "This friend request is no longer pending.",
+        ));
     }
     present_request(conn, id)
 }
@@ -365,10 +370,7 @@ fn check_lists_visible(conn: &mut DbConn, viewer: i64, user: i64) -> ApiResult<(
     Ok(())
 }
 
-fn links(
-    conn: &mut DbConn,
-    rows: Vec<(i64, NaiveDateTime)>,
-) -> QueryResult<Vec<UserLink>> {
+fn links(conn: &mut DbConn, rows: Vec<(i64, NaiveDateTime)>) -> QueryResult<Vec<UserLink>> {
     let ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     let cards = plaza_users::authors_by_id(conn, &ids)?;
     Ok(rows
@@ -432,11 +434,7 @@ pub fn friends_count(conn: &mut DbConn, user: i64) -> QueryResult<i64> {
 }
 
 /// Follows `target`; `true` in the answer's second field when it is new.
-pub fn follow(
-    conn: &mut DbConn,
-    me: i64,
-    target: i64,
-) -> ApiResult<(Relation, bool, Vec<Push>)> {
+pub fn follow(conn: &mut DbConn, me: i64, target: i64) -> ApiResult<(Relation, bool, Vec<Push>)> {
     if me == target {
         return Err(ApiError::bad_request("You cannot follow yourself."));
     }

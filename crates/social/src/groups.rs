@@ -194,7 +194,10 @@ pub fn list(
     mine: bool,
     page: PageRequest,
 ) -> ApiResult<Page<GroupOut>> {
-    let search = search.map(str::trim).filter(|s| !s.is_empty()).map(like::contains);
+    let search = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(like::contains);
     let filtered = || {
         let mut q = g::table.into_boxed::<MultiBackend>();
         if let Some(pattern) = &search {
@@ -246,7 +249,10 @@ pub fn update(
     require_admin(conn, caller, id)?;
     diesel::update(g::table.find(id))
         .set((
-            patch.name.as_deref().map(|n| g::name.eq(n.trim().to_owned())),
+            patch
+                .name
+                .as_deref()
+                .map(|n| g::name.eq(n.trim().to_owned())),
             patch.description.clone().map(|d| g::description.eq(d)),
             patch.is_private.map(|p| g::is_private.eq(p)),
             g::updated_at.eq(now()),
@@ -269,11 +275,7 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
 
 /// Joins a group: active in a public one, pending in a private one (its admins are told).
 /// `true` in the second field when the membership is new.
-pub fn join(
-    conn: &mut DbConn,
-    me: i64,
-    id: i64,
-) -> ApiResult<(MemberOut, bool, Vec<Push>)> {
+pub fn join(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<(MemberOut, bool, Vec<Push>)> {
     let row = find_row(conn, id)?;
     if membership(conn, id, me)?.is_some() {
         return Ok((present_member(conn, id, me)?, false, Vec::new()));

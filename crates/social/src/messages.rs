@@ -128,9 +128,7 @@ pub fn send(
                 .execute(conn);
             match inserted {
                 Ok(_) => {}
-                Err(err) if db::is_unique_violation(&err) => {
-                    return Err(ApiError::conflict(RACED))
-                }
+                Err(err) if db::is_unique_violation(&err) => return Err(ApiError::conflict(RACED)),
                 Err(err) => return Err(err.into()),
             }
         }

@@ -180,10 +180,7 @@ pub fn mark_read(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<NotificationO
     if updated == 0 {
         return Err(not_found());
     }
-    let row: Row = n::table
-        .find(id)
-        .select(Row::as_select())
-        .first(conn)?;
+    let row: Row = n::table.find(id).select(Row::as_select()).first(conn)?;
     present(conn, vec![row])?.pop().ok_or_else(not_found)
 }
 

@@ -4,8 +4,7 @@ use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::{CursorParams, PageParams};
 use plaza_kernel::{
-    ApiResult, Bus, Caller, CursorPage, CursorRequest, Db, Page, PageRequest, ValidJson,
-    ValidQuery,
+    ApiResult, Bus, Caller, CursorPage, CursorRequest, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
 use crate::feed::{self, FeedFilter};
@@ -826,10 +825,7 @@ pub async fn read_notification(
 #[utoipa::path(post, path = "/api/v1/social/notifications/read-all/", tag = "social",
     responses((status = 200, body = Updated), (status = 401, body = ErrorBody)),
     security(("jwt" = [])))]
-pub async fn read_all_notifications(
-    db: web::Data<Db>,
-    caller: Caller,
-) -> ApiResult<HttpResponse> {
+pub async fn read_all_notifications(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
     let updated = db
         .write(move |conn| notifications::mark_all_read(conn, caller.id))
         .await?;
@@ -863,9 +859,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(post().to(send_friend_request)),
         )
         .service(resource("/friends/requests/{id}/").route(delete().to(cancel_friend_request)))
-        .service(
-            resource("/friends/requests/{id}/accept/").route(post().to(accept_friend_request)),
-        )
+        .service(resource("/friends/requests/{id}/accept/").route(post().to(accept_friend_request)))
         .service(
             resource("/friends/requests/{id}/decline/").route(post().to(decline_friend_request)),
         )
@@ -933,9 +927,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/messages/with/{user_id}/").route(get().to(conversation)))
         .service(resource("/messages/{id}/read/").route(post().to(read_message)))
         .service(resource("/notifications/").route(get().to(list_notifications)))
-        .service(
-            resource("/notifications/unread-count/").route(get().to(unread_notifications)),
-        )
+        .service(resource("/notifications/unread-count/").route(get().to(unread_notifications)))
         .service(resource("/notifications/read-all/").route(post().to(read_all_notifications)))
         .service(resource("/notifications/{id}/read/").route(post().to(read_notification)))
         .service(resource("/notifications/{id}/").route(delete().to(delete_notification)));

@@ -31,9 +31,11 @@ pub(crate) fn not_blank(value: &str) -> Result<(), ValidationError> {
 
 fn at_most_attachments(ids: &[i64]) -> Result<(), ValidationError> {
     if ids.len() > ATTACHMENTS_MAX {
-        return Err(ValidationError::new("length").with_message(Cow::Owned(format!(
-            "Ensure this field has no more than {ATTACHMENTS_MAX} elements."
-        ))));
+        return Err(
+            ValidationError::new("length").with_message(Cow::Owned(format!(
+                "Ensure this field has no more than {ATTACHMENTS_MAX} elements."
+            ))),
+        );
     }
     Ok(())
 }
