@@ -131,6 +131,7 @@ pub fn add_counts(counts: Counts) -> Counts {
         routes::delete_notification,
         ws::notifications_socket,
     ),
+    components(schemas(types::Direction, types::Scope, types::Visibility)),
     tags((name = "social", description = "Friends, follows, blocks, groups, feed, messages, notifications"))
 )]
 pub struct ApiDoc;

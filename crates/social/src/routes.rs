@@ -29,7 +29,7 @@ fn created_or_ok<T: serde::Serialize>(created: bool, body: &T) -> HttpResponse {
 // Friends
 
 /// The caller's friends (or `?user=`'s), newest friendship first.
-#[utoipa::path(get, path = "/api/v1/social/friends/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_friends", path = "/api/v1/social/friends/", tag = "social",
     params(PageParams, UserQuery),
     responses((status = 200, body = Page<UserLink>), (status = 401, body = ErrorBody),
         (status = 404, description = "No such user, or a page past the end", body = ErrorBody)),
@@ -48,7 +48,7 @@ pub async fn list_friends(
 }
 
 /// Pending friend requests to (`incoming`, default) or from (`outgoing`) the caller.
-#[utoipa::path(get, path = "/api/v1/social/friends/requests/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_friend_requests", path = "/api/v1/social/friends/requests/", tag = "social",
     params(PageParams, RequestQuery),
     responses((status = 200, body = Page<FriendRequestOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -67,7 +67,7 @@ pub async fn list_friend_requests(
 }
 
 /// Sends a friend request (201); if the other user already asked, accepts theirs (200).
-#[utoipa::path(post, path = "/api/v1/social/friends/requests/", tag = "social",
+#[utoipa::path(post, operation_id = "social_send_friend_request", path = "/api/v1/social/friends/requests/", tag = "social",
     request_body = FriendRequestWrite,
     responses((status = 201, description = "Sent", body = FriendRequestOut),
         (status = 200, description = "Their pending request was accepted", body = FriendRequestOut),
@@ -87,7 +87,7 @@ pub async fn send_friend_request(
 }
 
 /// Accepts a friend request sent to the caller.
-#[utoipa::path(post, path = "/api/v1/social/friends/requests/{id}/accept/", tag = "social",
+#[utoipa::path(post, operation_id = "social_accept_friend_request", path = "/api/v1/social/friends/requests/{id}/accept/", tag = "social",
     params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = FriendRequestOut), (status = 401, body = ErrorBody),
         (status = 403, description = "The caller sent it", body = ErrorBody),
@@ -105,7 +105,7 @@ pub async fn accept_friend_request(
 }
 
 /// Declines a friend request sent to the caller.
-#[utoipa::path(post, path = "/api/v1/social/friends/requests/{id}/decline/", tag = "social",
+#[utoipa::path(post, operation_id = "social_decline_friend_request", path = "/api/v1/social/friends/requests/{id}/decline/", tag = "social",
     params(("id" = i64, Path, description = "Request id")),
     responses((status = 200, body = FriendRequestOut), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -124,7 +124,7 @@ pub async fn decline_friend_request(
 }
 
 /// Cancels a friend request the caller sent.
-#[utoipa::path(delete, path = "/api/v1/social/friends/requests/{id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_cancel_friend_request", path = "/api/v1/social/friends/requests/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Request id")),
     responses((status = 204, description = "Cancelled"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -142,7 +142,7 @@ pub async fn cancel_friend_request(
 }
 
 /// Ends a friendship.
-#[utoipa::path(delete, path = "/api/v1/social/friends/{user_id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_unfriend", path = "/api/v1/social/friends/{user_id}/", tag = "social",
     params(("user_id" = i64, Path, description = "The friend")),
     responses((status = 204, description = "No longer friends"), (status = 401, body = ErrorBody),
         (status = 404, description = "Not friends", body = ErrorBody)),
@@ -162,7 +162,7 @@ pub async fn unfriend(
 // Follows and blocks
 
 /// Follows a user (201; 200 if already following).
-#[utoipa::path(post, path = "/api/v1/social/users/{id}/follow/", tag = "social",
+#[utoipa::path(post, operation_id = "social_follow_user", path = "/api/v1/social/users/{id}/follow/", tag = "social",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 201, body = Relation), (status = 200, description = "Already following", body = Relation),
         (status = 400, description = "Oneself", body = ErrorBody), (status = 401, body = ErrorBody),
@@ -180,7 +180,7 @@ pub async fn follow_user(
 }
 
 /// Stops following a user (idempotent).
-#[utoipa::path(delete, path = "/api/v1/social/users/{id}/follow/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_unfollow_user", path = "/api/v1/social/users/{id}/follow/", tag = "social",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 200, body = Relation), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -198,7 +198,7 @@ pub async fn unfollow_user(
 }
 
 /// Followers of the caller (or of `?user=`).
-#[utoipa::path(get, path = "/api/v1/social/followers/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_followers", path = "/api/v1/social/followers/", tag = "social",
     params(PageParams, UserQuery),
     responses((status = 200, body = Page<UserLink>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -217,7 +217,7 @@ pub async fn list_followers(
 }
 
 /// Users the caller (or `?user=`) follows.
-#[utoipa::path(get, path = "/api/v1/social/following/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_following", path = "/api/v1/social/following/", tag = "social",
     params(PageParams, UserQuery),
     responses((status = 200, body = Page<UserLink>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -237,7 +237,7 @@ pub async fn list_following(
 
 /// Blocks a user: ends friendship and follows both ways, cancels pending requests (201; 200
 /// if already blocked).
-#[utoipa::path(post, path = "/api/v1/social/users/{id}/block/", tag = "social",
+#[utoipa::path(post, operation_id = "social_block_user", path = "/api/v1/social/users/{id}/block/", tag = "social",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 201, body = Relation), (status = 200, description = "Already blocked", body = Relation),
         (status = 400, description = "Oneself", body = ErrorBody), (status = 401, body = ErrorBody),
@@ -256,7 +256,7 @@ pub async fn block_user(
 }
 
 /// Lifts a block (idempotent).
-#[utoipa::path(delete, path = "/api/v1/social/users/{id}/block/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_unblock_user", path = "/api/v1/social/users/{id}/block/", tag = "social",
     params(("id" = i64, Path, description = "User id")),
     responses((status = 204, description = "Not blocked"), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -273,7 +273,7 @@ pub async fn unblock_user(
 }
 
 /// The users the caller blocked.
-#[utoipa::path(get, path = "/api/v1/social/blocks/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_blocks", path = "/api/v1/social/blocks/", tag = "social",
     params(PageParams),
     responses((status = 200, body = Page<UserLink>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -293,7 +293,7 @@ pub async fn list_blocks(
 // Groups
 
 /// Groups, newest first (`?search=` on the name, `?mine=true`).
-#[utoipa::path(get, path = "/api/v1/social/groups/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_groups", path = "/api/v1/social/groups/", tag = "social",
     params(PageParams, GroupQuery),
     responses((status = 200, body = Page<GroupOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -320,7 +320,7 @@ pub async fn list_groups(
 }
 
 /// Creates a group owned by the caller.
-#[utoipa::path(post, path = "/api/v1/social/groups/", tag = "social",
+#[utoipa::path(post, operation_id = "social_create_group", path = "/api/v1/social/groups/", tag = "social",
     request_body = GroupWrite,
     responses((status = 201, body = GroupOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)),
@@ -338,7 +338,7 @@ pub async fn create_group(
 }
 
 /// One group.
-#[utoipa::path(get, path = "/api/v1/social/groups/{id}/", tag = "social",
+#[utoipa::path(get, operation_id = "social_get_group", path = "/api/v1/social/groups/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id")),
     responses((status = 200, body = GroupOut), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -354,7 +354,7 @@ pub async fn get_group(
 }
 
 /// Replaces a group's name, description and privacy (group admins).
-#[utoipa::path(put, path = "/api/v1/social/groups/{id}/", tag = "social",
+#[utoipa::path(put, operation_id = "social_replace_group", path = "/api/v1/social/groups/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id")), request_body = GroupWrite,
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -380,7 +380,7 @@ pub async fn replace_group(
 }
 
 /// Changes some of a group's fields (group admins).
-#[utoipa::path(patch, path = "/api/v1/social/groups/{id}/", tag = "social",
+#[utoipa::path(patch, operation_id = "social_update_group", path = "/api/v1/social/groups/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id")), request_body = GroupPatch,
     responses((status = 200, body = GroupOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -400,7 +400,7 @@ pub async fn update_group(
 }
 
 /// Deletes a group with its posts (its owner).
-#[utoipa::path(delete, path = "/api/v1/social/groups/{id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_delete_group", path = "/api/v1/social/groups/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -418,7 +418,7 @@ pub async fn delete_group(
 
 /// Joins a group: active in a public group (201), pending approval in a private one (201);
 /// 200 with the existing membership.
-#[utoipa::path(post, path = "/api/v1/social/groups/{id}/join/", tag = "social",
+#[utoipa::path(post, operation_id = "social_join_group", path = "/api/v1/social/groups/{id}/join/", tag = "social",
     params(("id" = i64, Path, description = "Group id")),
     responses((status = 201, body = MemberOut), (status = 200, description = "Already a member or pending", body = MemberOut),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -434,7 +434,7 @@ pub async fn join_group(
 }
 
 /// Leaves a group (the owner hands over or deletes instead).
-#[utoipa::path(post, path = "/api/v1/social/groups/{id}/leave/", tag = "social",
+#[utoipa::path(post, operation_id = "social_leave_group", path = "/api/v1/social/groups/{id}/leave/", tag = "social",
     params(("id" = i64, Path, description = "Group id")),
     responses((status = 204, description = "Left"), (status = 400, description = "The owner", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -451,7 +451,7 @@ pub async fn leave_group(
 }
 
 /// A group's members (`?status=pending` for its admins).
-#[utoipa::path(get, path = "/api/v1/social/groups/{id}/members/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_members", path = "/api/v1/social/groups/{id}/members/", tag = "social",
     params(("id" = i64, Path, description = "Group id"), PageParams, MemberQuery),
     responses((status = 200, body = Page<MemberOut>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
@@ -473,7 +473,7 @@ pub async fn list_members(
 }
 
 /// Approves a pending member or changes a role (group admins; roles by the owner).
-#[utoipa::path(patch, path = "/api/v1/social/groups/{id}/members/{user_id}/", tag = "social",
+#[utoipa::path(patch, operation_id = "social_update_member", path = "/api/v1/social/groups/{id}/members/{user_id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id"), ("user_id" = i64, Path, description = "Member")),
     request_body = MemberPatch,
     responses((status = 200, body = MemberOut), (status = 400, body = ErrorBody),
@@ -494,7 +494,7 @@ pub async fn update_member(
 }
 
 /// Removes a member or rejects a pending one (group admins).
-#[utoipa::path(delete, path = "/api/v1/social/groups/{id}/members/{user_id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_remove_member", path = "/api/v1/social/groups/{id}/members/{user_id}/", tag = "social",
     params(("id" = i64, Path, description = "Group id"), ("user_id" = i64, Path, description = "Member")),
     responses((status = 204, description = "Removed"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -516,7 +516,7 @@ pub async fn remove_member(
 
 /// The feed, newest first, keyset-paged (`?cursor=`): `?scope=timeline` (default), `mine`,
 /// `public`, or `?group=`.
-#[utoipa::path(get, path = "/api/v1/social/posts/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_posts", path = "/api/v1/social/posts/", tag = "social",
     params(CursorParams, FeedQuery),
     responses((status = 200, body = CursorPage<FeedPostOut>),
         (status = 400, description = "Invalid scope or cursor", body = ErrorBody),
@@ -540,7 +540,7 @@ pub async fn list_posts(
 }
 
 /// Publishes a feed post.
-#[utoipa::path(post, path = "/api/v1/social/posts/", tag = "social",
+#[utoipa::path(post, operation_id = "social_create_post", path = "/api/v1/social/posts/", tag = "social",
     request_body = FeedPostWrite,
     responses((status = 201, body = FeedPostOut),
         (status = 400, description = "Invalid content, visibility, group or attachments", body = ErrorBody),
@@ -556,7 +556,7 @@ pub async fn create_post(
 }
 
 /// One post the caller may see.
-#[utoipa::path(get, path = "/api/v1/social/posts/{id}/", tag = "social",
+#[utoipa::path(get, operation_id = "social_get_post", path = "/api/v1/social/posts/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = FeedPostOut), (status = 401, body = ErrorBody),
         (status = 404, description = "No such post, or not visible to the caller", body = ErrorBody)),
@@ -572,7 +572,7 @@ pub async fn get_post(
 }
 
 /// Edits a post's content or visibility (its author).
-#[utoipa::path(patch, path = "/api/v1/social/posts/{id}/", tag = "social",
+#[utoipa::path(patch, operation_id = "social_update_post", path = "/api/v1/social/posts/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Post id")), request_body = FeedPostPatch,
     responses((status = 200, body = FeedPostOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -592,7 +592,7 @@ pub async fn update_post(
 }
 
 /// Deletes a post (its author, the group's admins, a moderator).
-#[utoipa::path(delete, path = "/api/v1/social/posts/{id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_delete_post", path = "/api/v1/social/posts/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Post id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -609,7 +609,7 @@ pub async fn delete_post(
 }
 
 /// Likes a post (idempotent).
-#[utoipa::path(post, path = "/api/v1/social/posts/{id}/like/", tag = "social",
+#[utoipa::path(post, operation_id = "social_like_post", path = "/api/v1/social/posts/{id}/like/", tag = "social",
     params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = LikeState), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -625,7 +625,7 @@ pub async fn like_post(
 }
 
 /// Takes a like back (idempotent).
-#[utoipa::path(delete, path = "/api/v1/social/posts/{id}/like/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_unlike_post", path = "/api/v1/social/posts/{id}/like/", tag = "social",
     params(("id" = i64, Path, description = "Post id")),
     responses((status = 200, body = LikeState), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -643,7 +643,7 @@ pub async fn unlike_post(
 }
 
 /// A post's comments, oldest first.
-#[utoipa::path(get, path = "/api/v1/social/posts/{id}/comments/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_comments", path = "/api/v1/social/posts/{id}/comments/", tag = "social",
     params(("id" = i64, Path, description = "Post id"), PageParams),
     responses((status = 200, body = Page<CommentOut>), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -662,7 +662,7 @@ pub async fn list_comments(
 }
 
 /// Comments on a post.
-#[utoipa::path(post, path = "/api/v1/social/posts/{id}/comments/", tag = "social",
+#[utoipa::path(post, operation_id = "social_create_comment", path = "/api/v1/social/posts/{id}/comments/", tag = "social",
     params(("id" = i64, Path, description = "Post id")), request_body = CommentWrite,
     responses((status = 201, body = CommentOut), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -679,7 +679,7 @@ pub async fn create_comment(
 }
 
 /// Deletes a comment (its author, the post's author, a moderator).
-#[utoipa::path(delete, path = "/api/v1/social/comments/{id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_delete_comment", path = "/api/v1/social/comments/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Comment id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
@@ -699,7 +699,7 @@ pub async fn delete_comment(
 // Messages
 
 /// The caller's conversations: partner, last message, unread count; latest first.
-#[utoipa::path(get, path = "/api/v1/social/messages/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_conversations", path = "/api/v1/social/messages/", tag = "social",
     params(CursorParams),
     responses((status = 200, body = CursorPage<ConversationOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)),
@@ -716,7 +716,7 @@ pub async fn list_conversations(
 }
 
 /// Sends a direct message.
-#[utoipa::path(post, path = "/api/v1/social/messages/", tag = "social",
+#[utoipa::path(post, operation_id = "social_send_message", path = "/api/v1/social/messages/", tag = "social",
     request_body = MessageWrite,
     responses((status = 201, body = MessageOut),
         (status = 400, description = "Oneself, no such user, invalid content", body = ErrorBody),
@@ -734,7 +734,7 @@ pub async fn send_message(
 }
 
 /// The caller's conversation with a user, newest first.
-#[utoipa::path(get, path = "/api/v1/social/messages/with/{user_id}/", tag = "social",
+#[utoipa::path(get, operation_id = "social_conversation", path = "/api/v1/social/messages/with/{user_id}/", tag = "social",
     params(("user_id" = i64, Path, description = "The partner"), CursorParams),
     responses((status = 200, body = CursorPage<MessageOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)),
@@ -753,7 +753,7 @@ pub async fn conversation(
 }
 
 /// Marks a message sent to the caller read, with every earlier one from the same sender.
-#[utoipa::path(post, path = "/api/v1/social/messages/{id}/read/", tag = "social",
+#[utoipa::path(post, operation_id = "social_read_message", path = "/api/v1/social/messages/{id}/read/", tag = "social",
     params(("id" = i64, Path, description = "Message id")),
     responses((status = 200, body = ReadReceipt), (status = 401, body = ErrorBody),
         (status = 404, description = "No such message to the caller", body = ErrorBody)),
@@ -774,7 +774,7 @@ pub async fn read_message(
 // Notifications
 
 /// The caller's notifications, newest first (`?unread=true`).
-#[utoipa::path(get, path = "/api/v1/social/notifications/", tag = "social",
+#[utoipa::path(get, operation_id = "social_list_notifications", path = "/api/v1/social/notifications/", tag = "social",
     params(CursorParams, NotificationQuery),
     responses((status = 200, body = CursorPage<NotificationOut>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)),
@@ -793,7 +793,7 @@ pub async fn list_notifications(
 }
 
 /// How many notifications the caller has not read.
-#[utoipa::path(get, path = "/api/v1/social/notifications/unread-count/", tag = "social",
+#[utoipa::path(get, operation_id = "social_unread_notifications", path = "/api/v1/social/notifications/unread-count/", tag = "social",
     responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)),
     security(("jwt" = [])))]
 pub async fn unread_notifications(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
@@ -804,7 +804,7 @@ pub async fn unread_notifications(db: web::Data<Db>, caller: Caller) -> ApiResul
 }
 
 /// Marks one notification read.
-#[utoipa::path(post, path = "/api/v1/social/notifications/{id}/read/", tag = "social",
+#[utoipa::path(post, operation_id = "social_read_notification", path = "/api/v1/social/notifications/{id}/read/", tag = "social",
     params(("id" = i64, Path, description = "Notification id")),
     responses((status = 200, body = NotificationOut), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -822,7 +822,7 @@ pub async fn read_notification(
 }
 
 /// Marks every notification of the caller read.
-#[utoipa::path(post, path = "/api/v1/social/notifications/read-all/", tag = "social",
+#[utoipa::path(post, operation_id = "social_read_all_notifications", path = "/api/v1/social/notifications/read-all/", tag = "social",
     responses((status = 200, body = Updated), (status = 401, body = ErrorBody)),
     security(("jwt" = [])))]
 pub async fn read_all_notifications(db: web::Data<Db>, caller: Caller) -> ApiResult<HttpResponse> {
@@ -833,7 +833,7 @@ pub async fn read_all_notifications(db: web::Data<Db>, caller: Caller) -> ApiRes
 }
 
 /// Deletes one notification.
-#[utoipa::path(delete, path = "/api/v1/social/notifications/{id}/", tag = "social",
+#[utoipa::path(delete, operation_id = "social_delete_notification", path = "/api/v1/social/notifications/{id}/", tag = "social",
     params(("id" = i64, Path, description = "Notification id")),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody),
         (status = 404, body = ErrorBody)),

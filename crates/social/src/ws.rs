@@ -37,7 +37,7 @@ pub fn socket_settings() -> SocketSettings {
 
 /// Opens the caller's notifications socket.
 #[utoipa::path(
-    get,
+    get, operation_id = "social_notifications_socket",
     path = "/ws/notifications/",
     tag = "social",
     params(
