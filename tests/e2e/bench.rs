@@ -11,7 +11,7 @@ use plaza_e2e::plaza_bin;
 use serde_json::Value;
 
 /// Every scenario the suite runs, per backend.
-const SCENARIOS: [&str; 11] = [
+const SCENARIOS: [&str; 13] = [
     "health",
     "list",
     "detail",
@@ -23,6 +23,8 @@ const SCENARIOS: [&str; 11] = [
     "idle",
     "list_uncached",
     "detail_uncached",
+    "timeline",
+    "timeline_deep",
 ];
 
 /// The `plaza-bench` binary, built like `plaza_bin()` builds `plaza` (same profile dir).

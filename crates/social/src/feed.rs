@@ -10,7 +10,11 @@
 //! friends-only posts, followed users' public posts and the posts of groups they are an active
 //! member of, minus authors across a block, newest first, keyset on `id`
 //! (`WHERE id < cursor ORDER BY id DESC LIMIT n + 1`), so a deep page costs what the first
-//! does. The relations are subqueries on their primary keys; the posts are read in `id` order.
+//! does. The relations are subqueries on their primary keys, evaluated once per query; the
+//! posts are read by walking the primary key downwards, so a page costs the rows scanned until
+//! it is full: about `page size / density`, where density is the share of recent posts the
+//! caller may see in their timeline (a reader following 1 000 of 10 000 active users: about
+//! one in eleven). A caller who follows nobody and has no friends scans to the end.
 //! Presenting a page adds one query for the authors and one for the caller's likes.
 
 use std::collections::HashSet;
@@ -207,8 +211,11 @@ pub fn list(
                 .filter(gm::user_id.eq(me))
                 .filter(gm::status.eq("active"))
                 .select(gm::group_id.nullable());
+            // `author_id + 0`: one term of the OR that no index serves, so the planners do not
+            // merge four index scans and sort everything they found; they walk the primary
+            // key downwards from the cursor and stop at the page's last row.
             query.filter(
-                p::author_id
+                (p::author_id + 0_i64)
                     .eq(me)
                     .or(p::group_id
                         .is_null()

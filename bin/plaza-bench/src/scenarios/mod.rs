@@ -3,6 +3,7 @@
 pub mod http;
 pub mod idle;
 pub mod statements;
+pub mod timeline;
 pub mod ws;
 
 use std::time::Duration;
@@ -40,6 +41,10 @@ pub enum Scenario {
     ListUncached,
     /// `detail` against a server without the forum read cache.
     DetailUncached,
+    /// The social timeline's first page over a seeded graph (scenarios/timeline.rs).
+    Timeline,
+    /// The social timeline's page after a cursor near its oldest end.
+    TimelineDeep,
 }
 
 impl Scenario {
@@ -57,6 +62,8 @@ impl Scenario {
             Self::Idle => "idle",
             Self::ListUncached => "list_uncached",
             Self::DetailUncached => "detail_uncached",
+            Self::Timeline => "timeline",
+            Self::TimelineDeep => "timeline_deep",
         }
     }
 
@@ -74,6 +81,10 @@ impl Scenario {
             Self::Idle => "idle authenticated WebSockets (opening rate)",
             Self::ListUncached => "GET /posts/list/?page=1, POSTS_CACHE_TTL=0",
             Self::DetailUncached => "GET /posts/detail/{id}/, POSTS_CACHE_TTL=0",
+            Self::Timeline => {
+                "GET /api/v1/social/posts/?scope=timeline (10k users, 1k followed, 100k posts)"
+            }
+            Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
         }
     }
 
@@ -99,6 +110,10 @@ impl Scenario {
             },
             Self::Create | Self::WsPaced | Self::WsFlood => SeedPlan {
                 authors,
+                ..SeedPlan::default()
+            },
+            Self::Timeline | Self::TimelineDeep => SeedPlan {
+                authors: 1,
                 ..SeedPlan::default()
             },
             Self::Login | Self::Idle => SeedPlan {
@@ -159,6 +174,8 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// The server's pid, for CPU and RSS (local servers, or `--pid`).
     pub server_pid: Option<u32>,
+    /// The server's database, for scenarios that seed through it (`timeline`).
+    pub database_url: Option<&'a str>,
 }
 
 /// Runs `scenario` once.
@@ -173,6 +190,8 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::WsPaced => ws::relay(ctx, ws::Pace::Paced { fps: 30 }).await,
         Scenario::WsFlood => ws::relay(ctx, ws::Pace::Flood).await,
         Scenario::Idle => idle::idle(ctx).await,
+        Scenario::Timeline => timeline::timeline(ctx, false).await,
+        Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
     }
 }
 

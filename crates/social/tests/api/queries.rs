@@ -82,7 +82,13 @@ async fn statements(
         .clone();
     log.start();
     let body = get(app, path, user).await;
-    (log.stop(), body)
+    // A connection the pool (re)opened or checked answers `SELECT 1` first: not the list's.
+    let statements = log
+        .stop()
+        .into_iter()
+        .filter(|s| !s.starts_with("SELECT 1 "))
+        .collect();
+    (statements, body)
 }
 
 db_test!(async fn timeline_and_conversations_run_the_same_queries_for_1_and_100(backend) {
