@@ -8,8 +8,8 @@
 //! graph is written straight into the server's database through the bench's own connection
 //! (diesel, which the suite already uses to create MySQL databases): three `INSERT`s of
 //! generated rows — users with an unusable password (nobody logs in as them), the reader's
-//! follows, and the posts (ten per user, interleaved by author, one in ten friends-only, which
-//! the reader may not see since they have no friends). The reader is the first seeded author,
+//! follows, and the posts (ten per user, interleaved by author, one in ten friends-only — spread
+//! evenly — which the reader may not see since they have no friends). The reader is the first seeded author,
 //! registered through the API like every other bench user, so the measured requests are
 //! authenticated as a client's are. Seeding runs once per database, on the first timeline
 //! run, and is reported in the run's `extra` (`seed_s`, `users`, `posts`). Under `--quick`
@@ -118,7 +118,7 @@ fn graph_sql(
             "INSERT INTO social_posts (author_id, content, visibility, group_id, attachment_ids, \
              like_count, comment_count, created_at, updated_at) \
              SELECT u.id, 'A seeded feed post for the timeline benchmark.', \
-             CASE WHEN n.k = 9 THEN 'friends' ELSE 'public' END, NULL, '[]', 0, 0, {at}, {at} \
+             CASE WHEN (u.id + n.k) % 10 = 9 THEN 'friends' ELSE 'public' END, NULL, '[]', 0, 0, {at}, {at} \
              FROM users u CROSS JOIN ({}) n WHERE u.username LIKE '{prefix}u%' ORDER BY n.k, u.id",
             digits.join(" UNION ALL ")
         ),
