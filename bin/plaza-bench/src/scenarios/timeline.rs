@@ -105,6 +105,9 @@ fn graph_sql(
         })
         .collect();
     let digits: Vec<String> = (0..per_user).map(|k| format!("SELECT {k} AS k")).collect();
+    // Every `step`-th user is followed, so followed authors' posts are spread evenly over
+    // the feed (posts are written round by round, each round in user order).
+    let step = (users / follows.max(1)).max(1);
     GraphSql {
         users: inserts,
         first: format!("SELECT MIN(id) AS id FROM users WHERE username LIKE '{prefix}u%'"),
@@ -112,7 +115,7 @@ fn graph_sql(
         follows: format!(
             "INSERT INTO social_follows (follower_id, followee_id, created_at) \
              SELECT {{reader}}, id, {at} FROM users WHERE username LIKE '{prefix}u%' \
-             AND id < {{first}} + {follows}"
+             AND (id - {{first}}) % {step} = 0 AND id < {{first}} + {step} * {follows}"
         ),
         posts: format!(
             "INSERT INTO social_posts (author_id, content, visibility, group_id, attachment_ids, \
