@@ -11,7 +11,7 @@ use plaza_e2e::plaza_bin;
 use serde_json::Value;
 
 /// Every scenario the suite runs, per backend.
-const SCENARIOS: [&str; 13] = [
+const SCENARIOS: [&str; 15] = [
     "health",
     "list",
     "detail",
@@ -25,6 +25,8 @@ const SCENARIOS: [&str; 13] = [
     "gateway_stream",
     "list_uncached",
     "detail_uncached",
+    "timeline",
+    "timeline_deep",
 ];
 
 /// The `plaza-bench` binary, built like `plaza_bin()` builds `plaza` (same profile dir).

@@ -8,4 +8,5 @@ mod faults;
 mod forum;
 mod foundation;
 mod jobs;
+mod social;
 mod streaming;

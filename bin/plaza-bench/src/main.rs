@@ -135,6 +135,10 @@ struct RunArgs {
     /// Print the figures as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// The server's database (`sqlite://…` or `mysql://…`), for `timeline` and
+    /// `timeline_deep`, which seed their graph through it.
+    #[arg(long)]
+    database_url: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
 }
@@ -297,6 +301,7 @@ async fn run_one(args: RunArgs) -> anyhow::Result<bool> {
                 seed: &seed,
                 settings: &settings,
                 server_pid: args.pid,
+                database_url: args.database_url.as_deref(),
             };
             let result = scenarios::run_repeated(scenario, ctx).await;
             if args.json {

@@ -17,7 +17,7 @@ use crate::seed::{self, SeedPlan};
 use crate::server::{redact, scan_log, LocalServer, LogCounts, MysqlDatabase, ServerConfig};
 
 /// The scenarios run on the server with its forum read cache, in order.
-const CACHED: [Scenario; 10] = [
+const CACHED: [Scenario; 12] = [
     Scenario::Health,
     Scenario::List,
     Scenario::Detail,
@@ -28,6 +28,8 @@ const CACHED: [Scenario; 10] = [
     Scenario::Idle,
     Scenario::Gateway,
     Scenario::GatewayStream,
+    Scenario::Timeline,
+    Scenario::TimelineDeep,
 ];
 
 /// The scenarios run on the restarted server with `POSTS_CACHE_TTL=0`.
@@ -187,9 +189,17 @@ async fn run_backend_phases(
     };
     let mut server = server;
     for scenario in CACHED {
-        report
-            .scenarios
-            .push(run_on(&mut server, scenario, &seed, settings, name).await?);
+        report.scenarios.push(
+            run_on(
+                &mut server,
+                scenario,
+                &seed,
+                settings,
+                name,
+                &config.database_url,
+            )
+            .await?,
+        );
     }
     server.check_alive()?;
     server.stop().await?;
@@ -205,9 +215,17 @@ async fn run_backend_phases(
         .starts
         .push(start_figures("uncached", &server, false, &config));
     for scenario in UNCACHED {
-        report
-            .scenarios
-            .push(run_on(&mut server, scenario, &seed, settings, name).await?);
+        report.scenarios.push(
+            run_on(
+                &mut server,
+                scenario,
+                &seed,
+                settings,
+                name,
+                &config.database_url,
+            )
+            .await?,
+        );
     }
     eprintln!("plaza-bench: {name}: statements per request");
     match statements::statements(&server.target, &seed).await {
@@ -217,9 +235,17 @@ async fn run_backend_phases(
             .push(format!("statements per request: {err:#}")),
     }
     // Writes last: every created post makes the table the reads above ran over bigger.
-    report
-        .scenarios
-        .push(run_on(&mut server, Scenario::Create, &seed, settings, name).await?);
+    report.scenarios.push(
+        run_on(
+            &mut server,
+            Scenario::Create,
+            &seed,
+            settings,
+            name,
+            &config.database_url,
+        )
+        .await?,
+    );
     server.check_alive()?;
     server.stop().await?;
     drop(mysql);
@@ -233,6 +259,7 @@ async fn run_on(
     seed: &seed::Seed,
     settings: &Settings,
     name: &str,
+    database_url: &str,
 ) -> anyhow::Result<ScenarioReport> {
     server.check_alive()?;
     eprintln!("plaza-bench: {name}: {}", scenario.name());
@@ -241,6 +268,7 @@ async fn run_on(
         seed,
         settings,
         server_pid: Some(server.pid),
+        database_url: Some(database_url),
     };
     Ok(scenarios::run_repeated(scenario, ctx).await)
 }

@@ -6,6 +6,8 @@
 //!   replies).
 //! - `reply_count` and `view_count` change in SQL (`col = col + 1`); `tags.usage_count`
 //!   through `plaza_core`'s `add_usage`, in the same transaction.
+//! - A reply tells the post's author (a `forum_reply` notice job, in the reply's transaction),
+//!   unless they wrote it.
 //! - The author or a moderator may edit or delete a post or reply; a moderator acting on
 //!   someone else's content is recorded in the system log.
 //! - Deleting a post deletes its replies and tag links (hard delete, cascade). Deleting a
@@ -19,11 +21,12 @@ use diesel::prelude::*;
 use plaza_core::tags::service as tags;
 use plaza_core::tags::TagSummary;
 use plaza_kernel::db::{DbConn, MultiBackend};
+use plaza_kernel::notices::{self, Notice};
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::{post_tags, posts, replies};
 use plaza_kernel::syslog::{self, Event, Level};
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Body, Caller, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Page, PageRequest, UserId};
 use plaza_users::Author;
 
 use crate::model::{self, NewPostRow, NewReplyRow, Post, Reply};
@@ -508,10 +511,24 @@ pub fn create_reply(
             updated_at: at,
         },
     )?;
-    let post_author_id = posts::table
+    let (post_author_id, post_title): (i64, String) = posts::table
         .find(post_id)
-        .select(posts::author_id)
+        .select((posts::author_id, posts::title))
         .first(conn)?;
+    // The post's author hears of the reply (through whichever domain delivers notices),
+    // committed with it; not of their own.
+    if post_author_id != caller.id {
+        notices::send(
+            conn,
+            &Notice::new(UserId(post_author_id), "forum_reply")
+                .actor(UserId(caller.id))
+                .data(serde_json::json!({
+                    "post_id": post_id,
+                    "post_title": post_title,
+                    "reply_id": id,
+                })),
+        )?;
+    }
     let reply = load_reply_out(conn, id)?;
     Ok(CreatedReply {
         reply,

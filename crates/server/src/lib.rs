@@ -41,6 +41,7 @@ pub const DOMAINS: &[Domain] = &[
     plaza_posts::DOMAIN,
     plaza_streaming::DOMAIN,
     plaza_ai::DOMAIN,
+    plaza_social::DOMAIN,
 ];
 
 /// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)

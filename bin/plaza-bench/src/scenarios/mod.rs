@@ -4,6 +4,7 @@ pub mod gateway;
 pub mod http;
 pub mod idle;
 pub mod statements;
+pub mod timeline;
 pub mod ws;
 
 use std::time::Duration;
@@ -46,6 +47,10 @@ pub enum Scenario {
     Gateway,
     /// The same, streamed (SSE chunks, usage chunk, `[DONE]`).
     GatewayStream,
+    /// The social timeline's first page over a seeded graph (scenarios/timeline.rs).
+    Timeline,
+    /// The social timeline's page after a cursor near its oldest end.
+    TimelineDeep,
 }
 
 impl Scenario {
@@ -65,6 +70,8 @@ impl Scenario {
             Self::DetailUncached => "detail_uncached",
             Self::Gateway => "gateway",
             Self::GatewayStream => "gateway_stream",
+            Self::Timeline => "timeline",
+            Self::TimelineDeep => "timeline_deep",
         }
     }
 
@@ -88,6 +95,10 @@ impl Scenario {
             Self::GatewayStream => {
                 "POST /v1/chat/completions stream via the AI gateway (direct in extra)"
             }
+            Self::Timeline => {
+                "GET /api/v1/social/posts/?scope=timeline (10k users, 1k followed, 100k posts)"
+            }
+            Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
         }
     }
 
@@ -117,6 +128,10 @@ impl Scenario {
                     ..SeedPlan::default()
                 }
             }
+            Self::Timeline | Self::TimelineDeep => SeedPlan {
+                authors: 1,
+                ..SeedPlan::default()
+            },
             Self::Login | Self::Idle => SeedPlan {
                 authors: settings.login_connections.clamp(1, authors),
                 ..SeedPlan::default()
@@ -175,6 +190,8 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// The server's pid, for CPU and RSS (local servers, or `--pid`).
     pub server_pid: Option<u32>,
+    /// The server's database, for scenarios that seed through it (`timeline`).
+    pub database_url: Option<&'a str>,
 }
 
 /// Runs `scenario` once.
@@ -191,6 +208,8 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::Idle => idle::idle(ctx).await,
         Scenario::Gateway => gateway::gateway(ctx, false).await,
         Scenario::GatewayStream => gateway::gateway(ctx, true).await,
+        Scenario::Timeline => timeline::timeline(ctx, false).await,
+        Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use plaza_kernel::db_test;
-use plaza_kernel::schema::system_logs;
+use plaza_kernel::schema::{jobs, system_logs};
 use serde_json::{json, Value};
 
 use crate::support::{app, get_json, id, post, reply};
@@ -154,4 +154,51 @@ db_test!(async fn deleted_replies_keep_threads_readable(backend) {
     let detail = get_json(&app, &format!("/api/v1/posts/{pid}/")).await;
     assert_eq!(count(&detail), 0);
     assert_eq!(detail["replies"], json!([]));
+});
+
+db_test!(async fn a_reply_tells_the_posts_author_in_its_transaction(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let p = post(&app, &alice, "Question", "How?", &[]).await;
+    let pid = id(&p);
+    let notices = || async {
+        app.db()
+            .run(|conn| {
+                Ok(jobs::table
+                    .filter(jobs::kind.eq("notice"))
+                    .order(jobs::id.asc())
+                    .select(jobs::payload)
+                    .load::<String>(conn)?)
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| serde_json::from_str::<Value>(p).unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let answer = reply(&app, &bob, pid, "Like this.", None).await;
+    let queued = notices().await;
+    assert_eq!(queued.len(), 1);
+    assert_eq!(
+        queued[0],
+        json!({
+            "recipient": alice.id,
+            "actor": bob.id,
+            "kind": "forum_reply",
+            "data": {"post_id": pid, "post_title": "Question", "reply_id": id(&answer)},
+        })
+    );
+    // The author answering their own post, and a reply refused, tell nobody.
+    reply(&app, &alice, pid, "Thanks.", None).await;
+    let refused = app
+        .post(&format!("/api/v1/posts/{pid}/replies/"))
+        .bearer_auth(&bob.access)
+        .json(&json!({"content": "x", "parent_id": 999_999}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(notices().await.len(), 1);
 });

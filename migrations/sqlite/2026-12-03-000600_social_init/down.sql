@@ -1,0 +1,12 @@
+DROP TABLE social_notifications;
+DROP TABLE social_conversations;
+DROP TABLE social_messages;
+DROP TABLE social_comments;
+DROP TABLE social_likes;
+DROP TABLE social_posts;
+DROP TABLE social_group_members;
+DROP TABLE social_groups;
+DROP TABLE social_blocks;
+DROP TABLE social_follows;
+DROP TABLE social_friendships;
+DROP TABLE social_friend_requests;
