@@ -109,7 +109,9 @@ pub struct Coalescer {
 const DRAIN_POLL: Duration = Duration::from_millis(5);
 
 impl Coalescer {
-    fn new(outbound: Outbound, queue_limit: usize) -> Arc<Self> {
+    /// A coalescer feeding `outbound`, whose queue holds `queue_limit` messages; its task
+    /// ends when the connection closes.
+    pub fn new(outbound: Outbound, queue_limit: usize) -> Arc<Self> {
         let this = Arc::new(Self {
             pending: Mutex::new(HashMap::new()),
             ready: Notify::new(),
@@ -124,6 +126,11 @@ impl Coalescer {
     pub fn offer(&self, user_id: i64, message: ByteString) {
         lock(&self.pending).insert(user_id, message);
         self.ready.notify_one();
+    }
+
+    /// The move of `user_id` waiting, if any.
+    pub fn latest(&self, user_id: i64) -> Option<ByteString> {
+        lock(&self.pending).get(&user_id).cloned()
     }
 
     /// Moves waiting (at most one per user).
@@ -524,7 +531,20 @@ impl Connection {
         }
         self.seed().await;
         let info = self.info();
-        // Who is here and where, then announce the newcomer.
+        // Joined first, so a process opening the room after this member was announced
+        // everywhere; then the newcomer hears who is here and where, then the moves.
+        let joined = OutMessage::text(
+            serde_json::json!({"type": "user_joined", "world_id": world_id, "user": info})
+                .to_string(),
+        );
+        let member = Member {
+            id: self.id,
+            outbound: outbound.clone(),
+            info: Bytes::from(serde_json::to_vec(&info).unwrap_or_default()),
+        };
+        if self.world.room.add(member, Some(joined)).await.is_err() {
+            socket.close(CloseCode::Error, "presence unavailable");
+        }
         let poses = lock(&self.world.poses).clone();
         let mut users: Vec<serde_json::Value> = Vec::new();
         for (member, raw) in self.world.room.members() {
@@ -548,18 +568,6 @@ impl Connection {
             .to_string(),
         );
         lock(&self.world.locals).insert(self.id, (self.caller.id, coalescer.clone()));
-        let joined = OutMessage::text(
-            serde_json::json!({"type": "user_joined", "world_id": world_id, "user": info})
-                .to_string(),
-        );
-        let member = Member {
-            id: self.id,
-            outbound: outbound.clone(),
-            info: Bytes::from(serde_json::to_vec(&info).unwrap_or_default()),
-        };
-        if self.world.room.add(member, Some(joined)).await.is_err() {
-            socket.close(CloseCode::Error, "presence unavailable");
-        }
         let touch = tokio::spawn(touch_loop(
             self.db.clone(),
             self.session.id,
@@ -773,5 +781,53 @@ async fn touch_loop(db: Db, session_id: i64, outbound: Outbound, every: Duration
         let _ = db
             .run(move |conn| Ok(sessions::touch(conn, &[session_id])?))
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plaza_kernel::realtime::QueueLimits;
+
+    #[tokio::test]
+    async fn a_reader_that_does_not_read_holds_one_move_per_user() {
+        let outbound = Outbound::new(QueueLimits {
+            messages: 8,
+            bytes: 1 << 20,
+            slow_consumer_timeout: Duration::from_secs(60),
+        });
+        let coalescer = Coalescer::new(outbound.clone(), 8);
+        // Nobody writes this queue out: it fills to half, then moves wait, coalesced.
+        for round in 0..200 {
+            for user in 0..20 {
+                coalescer.offer(user, ByteString::from(format!("{user}:{round}")));
+            }
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (queued, _) = outbound.queued();
+        assert!(
+            queued <= 4,
+            "moves fill at most half the queue, got {queued}"
+        );
+        assert!(
+            coalescer.pending() <= 20,
+            "one pending move per user at most"
+        );
+        assert!(coalescer.pending() >= 16);
+        let waiting: Vec<String> = (0..20)
+            .filter_map(|u| coalescer.latest(u))
+            .map(|m| m.to_string())
+            .collect();
+        assert!(
+            waiting.iter().all(|m| m.ends_with(":199")),
+            "only the latest: {waiting:?}"
+        );
+        assert_eq!(
+            outbound.counters().dropped,
+            0,
+            "nothing was dropped, only replaced"
+        );
+        outbound.close(CloseCode::Normal.into());
     }
 }
