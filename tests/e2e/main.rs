@@ -7,4 +7,5 @@ mod faults;
 mod forum;
 mod foundation;
 mod jobs;
+mod metaverse;
 mod streaming;

@@ -79,7 +79,7 @@ pub fn list(
     let count: i64 = filtered().count().get_result(conn)?;
     page.paginate(count, |window| {
         let mut q = filtered();
-        let descending_first = ordering.first().map_or(true, |o| o.descending);
+        let descending_first = ordering.first().is_none_or(|o| o.descending);
         if ordering.is_empty() {
             q = q.order(objects::created_at.desc());
         }
@@ -187,7 +187,7 @@ pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
 }
 
 /// An instance as shown.
-pub fn present_instance(i: Instance) -> InstanceOut {
+pub fn present_instance(i: &Instance) -> InstanceOut {
     InstanceOut {
         id: i.id,
         world_id: i.world_id,
@@ -257,7 +257,7 @@ pub fn list_instances(
             .offset(window.offset)
             .load(conn)?
             .into_iter()
-            .map(present_instance)
+            .map(|i| present_instance(&i))
             .collect())
     })
 }
@@ -314,7 +314,7 @@ pub fn place(
         ))
         .execute(conn)?;
     let new_id = plaza_kernel::db::last_insert_id(conn)?;
-    find_instance(conn, new_id).map(present_instance)
+    find_instance(conn, new_id).map(|i| present_instance(&i))
 }
 
 fn find_instance(conn: &mut DbConn, id: i64) -> ApiResult<Instance> {
@@ -342,7 +342,7 @@ fn instance_access(
 pub fn get_instance(conn: &mut DbConn, caller: Option<&Caller>, id: i64) -> ApiResult<InstanceOut> {
     let instance = find_instance(conn, id)?;
     access::visible(conn, instance.world_id, caller).map_err(|_| instance_not_found())?;
-    Ok(present_instance(instance))
+    Ok(present_instance(&instance))
 }
 
 /// Moves or changes an instance (builders and up in its world).
@@ -390,7 +390,7 @@ pub fn update_instance(
             instances::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    find_instance(conn, id).map(present_instance)
+    find_instance(conn, id).map(|i| present_instance(&i))
 }
 
 /// Removes an instance (builders and up in its world); returns it as it was.

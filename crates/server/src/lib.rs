@@ -40,6 +40,7 @@ pub const DOMAINS: &[Domain] = &[
     plaza_users::DOMAIN,
     plaza_posts::DOMAIN,
     plaza_streaming::DOMAIN,
+    plaza_metaverse::DOMAIN,
 ];
 
 /// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)
