@@ -17,7 +17,7 @@ use crate::seed::{self, SeedPlan};
 use crate::server::{redact, scan_log, LocalServer, LogCounts, MysqlDatabase, ServerConfig};
 
 /// The scenarios run on the server with its forum read cache, in order.
-const CACHED: [Scenario; 8] = [
+const CACHED: [Scenario; 9] = [
     Scenario::Health,
     Scenario::List,
     Scenario::Detail,
@@ -26,6 +26,7 @@ const CACHED: [Scenario; 8] = [
     Scenario::WsPaced,
     Scenario::WsFlood,
     Scenario::Idle,
+    Scenario::Presence,
 ];
 
 /// The scenarios run on the restarted server with `POSTS_CACHE_TTL=0`.

@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod idle;
+pub mod presence;
 pub mod statements;
 pub mod ws;
 
@@ -40,6 +41,8 @@ pub enum Scenario {
     ListUncached,
     /// `detail` against a server without the forum read cache.
     DetailUncached,
+    /// N users in one world, 10 moves/s each; one slow reader (issue 14).
+    Presence,
 }
 
 impl Scenario {
@@ -57,6 +60,7 @@ impl Scenario {
             Self::Idle => "idle",
             Self::ListUncached => "list_uncached",
             Self::DetailUncached => "detail_uncached",
+            Self::Presence => "presence",
         }
     }
 
@@ -74,12 +78,16 @@ impl Scenario {
             Self::Idle => "idle authenticated WebSockets (opening rate)",
             Self::ListUncached => "GET /posts/list/?page=1, POSTS_CACHE_TTL=0",
             Self::DetailUncached => "GET /posts/detail/{id}/, POSTS_CACHE_TTL=0",
+            Self::Presence => "WS world presence: N users × 10 moves/s, send → user_moved",
         }
     }
 
     /// Whether its figures are a fraction of the `health` ceiling (HTTP request rates).
     pub fn is_http(self) -> bool {
-        !matches!(self, Self::WsPaced | Self::WsFlood | Self::Idle)
+        !matches!(
+            self,
+            Self::WsPaced | Self::WsFlood | Self::Idle | Self::Presence
+        )
     }
 
     /// What it needs seeded, on its own (the suite seeds everything once).
@@ -99,6 +107,10 @@ impl Scenario {
             },
             Self::Create | Self::WsPaced | Self::WsFlood => SeedPlan {
                 authors,
+                ..SeedPlan::default()
+            },
+            Self::Presence => SeedPlan {
+                authors: settings.viewers.max(2),
                 ..SeedPlan::default()
             },
             Self::Login | Self::Idle => SeedPlan {
@@ -173,6 +185,7 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::WsPaced => ws::relay(ctx, ws::Pace::Paced { fps: 30 }).await,
         Scenario::WsFlood => ws::relay(ctx, ws::Pace::Flood).await,
         Scenario::Idle => idle::idle(ctx).await,
+        Scenario::Presence => presence::presence(ctx).await,
     }
 }
 
