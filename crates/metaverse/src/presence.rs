@@ -598,7 +598,14 @@ impl Connection {
             }
         }
         touch.abort();
-        lock(&self.world.locals).remove(&self.id);
+        {
+            let mut locals = lock(&self.world.locals);
+            locals.remove(&self.id);
+            // Forget the pose unless the same user is still connected here (another tab).
+            if !locals.values().any(|(user, _)| *user == self.caller.id) {
+                lock(&self.world.poses).remove(&self.caller.id);
+            }
+        }
         let left = left_message(world_id, self.caller.id);
         if let Err(e) = self.world.room.leave(self.id, Some(left)).await {
             tracing::warn!(error = %e, "user_left not published");

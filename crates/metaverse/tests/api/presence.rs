@@ -183,3 +183,44 @@ db_test!(async fn users_on_two_servers_sharing_redis_see_each_other(backend) {
     let (first, second) = pair(backend, bus).await;
     two_users_meet(&first, &second).await;
 });
+
+db_test!(async fn the_stale_session_job_tells_the_room(backend) {
+    use diesel::prelude::*;
+    use plaza_kernel::jobs::{self, JobOptions, JobRegistry};
+    use plaza_metaverse::schema::metaverse_sessions;
+
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let w = public_world(&app, &alice, "Square", 10).await;
+    enter(&app, &alice, w).await;
+    let (_, bobs) = enter(&app, &bob, w).await;
+    let mut a = connect(&app, &alice, w).await;
+    a.expect("presence").await;
+    let mut b = connect(&app, &bob, w).await;
+    b.expect("presence").await;
+    a.expect("user_joined").await;
+    // Bob's heartbeat is made old, as if his process had died.
+    let bob_session = bobs["id"].as_i64().unwrap();
+    app.db()
+        .run(move |conn| {
+            let past = plaza_kernel::time::now() - chrono::Duration::hours(1);
+            diesel::update(metaverse_sessions::table.find(bob_session))
+                .set(metaverse_sessions::last_seen_at.eq(past))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    app.db()
+        .run(|conn| Ok(jobs::enqueue(conn, &plaza_metaverse::jobs::CloseStaleSessions {}, JobOptions::default())?))
+        .await
+        .unwrap();
+    let mut registry = JobRegistry::empty();
+    plaza_metaverse::register_jobs(&mut registry);
+    app.run_jobs(registry).await;
+    assert_eq!(a.expect("user_left").await["user_id"], bob.id);
+    // Bob's next message finds his session gone: the socket ends.
+    b.send_json(&json!({"type": "ping"})).await;
+    assert!(b.expect_closed().await.is_some());
+});
