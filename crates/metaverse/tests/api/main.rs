@@ -7,6 +7,7 @@ mod events;
 mod jobs;
 mod objects;
 mod presence;
+mod queries;
 mod sessions;
 mod support;
 mod worlds;
