@@ -15,6 +15,8 @@
 //! Mounted alone, [`configure`] needs the kernel's `Db`, `Bus`, `TokenCodec` and `Realtime` in
 //! app data (all registered by `Services::register`); see `examples/mount_alone.rs`.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod avatars;
 pub mod events;
