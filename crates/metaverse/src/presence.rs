@@ -105,6 +105,9 @@ pub struct Coalescer {
     low_water: usize,
 }
 
+/// How often a connection checks it is still in its room.
+const MEMBERSHIP_CHECK: Duration = Duration::from_secs(1);
+
 /// How long a coalescer waits for a full queue to drain before looking again.
 const DRAIN_POLL: Duration = Duration::from_millis(5);
 
@@ -574,7 +577,21 @@ impl Connection {
             outbound.clone(),
             self.settings.touch_interval(),
         ));
-        while let Some(incoming) = socket.recv().await {
+        // A session closed elsewhere (REST leave, the stale-session job) removes this member
+        // from the room; the check ends the socket within a second.
+        let mut check = tokio::time::interval(MEMBERSHIP_CHECK);
+        loop {
+            let incoming = tokio::select! {
+                incoming = socket.recv() => incoming,
+                _ = check.tick() => {
+                    if self.world.room.is_local(self.id) {
+                        continue;
+                    }
+                    socket.close(CloseCode::Normal, "session ended");
+                    break;
+                }
+            };
+            let Some(incoming) = incoming else { break };
             match incoming {
                 Incoming::Text(text) => {
                     if !self.on_text(&socket, &text).await {
