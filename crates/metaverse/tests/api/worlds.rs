@@ -167,3 +167,40 @@ db_test!(async fn permissions_are_granted_changed_and_revoked(backend) {
     assert_eq!(status, 404);
     assert_eq!(call(&app, "GET", &format!("/api/v1/metaverse/worlds/{w}/"), Some(&visitor), None).await.0, 404, "no longer sees it");
 });
+
+db_test!(async fn thumbnails_are_attachments_the_caller_may_use(backend) {
+    use plaza_core::attachments::service::{insert, NewAttachment};
+
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let (alice_id, bob_id) = (alice.id, bob.id);
+    let (public, private) = app
+        .db()
+        .run(move |conn| {
+            let mut file = |owner_id: i64, is_public: bool| {
+                insert(conn, &NewAttachment {
+                    owner_id,
+                    name: "thumb.png".to_owned(),
+                    content_type: "image/png".to_owned(),
+                    size: 4,
+                    sha256: "0".repeat(64),
+                    path: format!("attachments/{owner_id}-{is_public}.png"),
+                    is_public,
+                    created_at: plaza_kernel::time::now(),
+                })
+                .map(|a| a.id)
+            };
+            Ok((file(alice_id, true)?, file(bob_id, false)?))
+        })
+        .await
+        .unwrap();
+    let created = world(&app, &alice, json!({"name": "With picture", "thumbnail": public})).await;
+    assert_eq!(created["thumbnail"], public);
+    // Bob's private file is not Alice's to use.
+    let path = format!("/api/v1/metaverse/worlds/{}/", id(&created));
+    let (status, body) = call(&app, "PATCH", &path, Some(&alice), Some(json!({"thumbnail": private}))).await;
+    assert_eq!((status, error_fields(&body)), (400, vec!["thumbnail".to_owned()]));
+    let (status, cleared) = call(&app, "PATCH", &path, Some(&alice), Some(json!({"thumbnail": null}))).await;
+    assert_eq!((status, cleared["thumbnail"].clone()), (200, serde_json::Value::Null));
+});
