@@ -95,7 +95,9 @@ pub async fn presence(ctx: Ctx<'_>) -> anyhow::Result<RunStats> {
     let cpu = measure_cpu(window, ctx.server_pid);
     let mut tasks = JoinSet::new();
     for (i, ws) in sockets.into_iter().enumerate() {
-        tasks.spawn(async move { (i, user(ws, window, i == 0).await) });
+        // Senders are spread over the 100 ms period, as independent clients would be.
+        let phase = Duration::from_secs_f64(i as f64 / n as f64 / f64::from(MOVES_PER_SECOND));
+        tasks.spawn(async move { (i, user(ws, window, i == 0, phase).await) });
     }
     let mut hist = new_histogram();
     let (mut delivered, mut sent, mut expected) = (0, 0, 0);
@@ -141,13 +143,13 @@ pub async fn presence(ctx: Ctx<'_>) -> anyhow::Result<RunStats> {
 
 /// Sends moves at the pace and reads `user_moved` (unless `slow`, which reads nothing until
 /// the window is over, then drains).
-async fn user(ws: Ws, window: Window, slow: bool) -> Seen {
+async fn user(ws: Ws, window: Window, slow: bool, phase: Duration) -> Seen {
     let (mut sink, mut stream) = ws.split();
     let measure_us = us(window.measure);
     let end_us = us(window.end);
     let sender = tokio::spawn(async move {
         let mut ticker = tokio::time::interval_at(
-            window.start.into(),
+            (window.start + phase).into(),
             Duration::from_secs_f64(1.0 / f64::from(MOVES_PER_SECOND)),
         );
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
