@@ -11,7 +11,7 @@ use plaza_e2e::plaza_bin;
 use serde_json::Value;
 
 /// Every scenario the suite runs, per backend.
-const SCENARIOS: [&str; 15] = [
+const SCENARIOS: [&str; 16] = [
     "health",
     "list",
     "detail",
@@ -27,6 +27,7 @@ const SCENARIOS: [&str; 15] = [
     "detail_uncached",
     "timeline",
     "timeline_deep",
+    "presence",
 ];
 
 /// The `plaza-bench` binary, built like `plaza_bin()` builds `plaza` (same profile dir).

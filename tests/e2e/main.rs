@@ -8,5 +8,6 @@ mod faults;
 mod forum;
 mod foundation;
 mod jobs;
+mod metaverse;
 mod social;
 mod streaming;

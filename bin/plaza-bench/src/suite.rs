@@ -17,7 +17,7 @@ use crate::seed::{self, SeedPlan};
 use crate::server::{redact, scan_log, LocalServer, LogCounts, MysqlDatabase, ServerConfig};
 
 /// The scenarios run on the server with its forum read cache, in order.
-const CACHED: [Scenario; 12] = [
+const CACHED: [Scenario; 13] = [
     Scenario::Health,
     Scenario::List,
     Scenario::Detail,
@@ -30,6 +30,7 @@ const CACHED: [Scenario; 12] = [
     Scenario::GatewayStream,
     Scenario::Timeline,
     Scenario::TimelineDeep,
+    Scenario::Presence,
 ];
 
 /// The scenarios run on the restarted server with `POSTS_CACHE_TTL=0`.

@@ -42,6 +42,7 @@ pub const DOMAINS: &[Domain] = &[
     plaza_streaming::DOMAIN,
     plaza_ai::DOMAIN,
     plaza_social::DOMAIN,
+    plaza_metaverse::DOMAIN,
 ];
 
 /// Every domain's job handlers and periodic jobs, the kernel's own (`send_email`, pruning)

@@ -3,6 +3,7 @@
 pub mod gateway;
 pub mod http;
 pub mod idle;
+pub mod presence;
 pub mod statements;
 pub mod timeline;
 pub mod ws;
@@ -51,6 +52,8 @@ pub enum Scenario {
     Timeline,
     /// The social timeline's page after a cursor near its oldest end.
     TimelineDeep,
+    /// N users in one world, 10 moves/s each; one slow reader (issue 14).
+    Presence,
 }
 
 impl Scenario {
@@ -72,6 +75,7 @@ impl Scenario {
             Self::GatewayStream => "gateway_stream",
             Self::Timeline => "timeline",
             Self::TimelineDeep => "timeline_deep",
+            Self::Presence => "presence",
         }
     }
 
@@ -99,12 +103,16 @@ impl Scenario {
                 "GET /api/v1/social/posts/?scope=timeline (10k users, 1k followed, 100k posts)"
             }
             Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
+            Self::Presence => "WS world presence: N users × 10 moves/s, send → user_moved",
         }
     }
 
     /// Whether its figures are a fraction of the `health` ceiling (HTTP request rates).
     pub fn is_http(self) -> bool {
-        !matches!(self, Self::WsPaced | Self::WsFlood | Self::Idle)
+        !matches!(
+            self,
+            Self::WsPaced | Self::WsFlood | Self::Idle | Self::Presence
+        )
     }
 
     /// What it needs seeded, on its own (the suite seeds everything once).
@@ -130,6 +138,10 @@ impl Scenario {
             }
             Self::Timeline | Self::TimelineDeep => SeedPlan {
                 authors: 1,
+                ..SeedPlan::default()
+            },
+            Self::Presence => SeedPlan {
+                authors: settings.viewers.max(2),
                 ..SeedPlan::default()
             },
             Self::Login | Self::Idle => SeedPlan {
@@ -210,6 +222,7 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::GatewayStream => gateway::gateway(ctx, true).await,
         Scenario::Timeline => timeline::timeline(ctx, false).await,
         Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
+        Scenario::Presence => presence::presence(ctx).await,
     }
 }
 
