@@ -1,6 +1,6 @@
 //! The social domain's writes as a request makes them: each picks its transaction, runs the
 //! rules (sync functions over `&mut DbConn` in [`graph`], [`groups`], [`feed`],
-//! [`messages`], [`notifications`]), and publishes what the committed change pushes to
+//! [`messages`], [`crate::notifications`]), and publishes what the committed change pushes to
 //! sockets. Handlers extract, call one of these, and answer.
 
 use plaza_kernel::{ApiResult, Bus, Caller, Db};
