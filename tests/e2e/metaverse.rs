@@ -2,38 +2,11 @@
 //! socket (moves, chat, an object placed over REST, a disconnect), on one process, then on two
 //! `plaza serve` processes sharing MySQL and Redis.
 
-use plaza_e2e::{MysqlDb, Plaza};
+use plaza_e2e::{register, Account, MysqlDb, Plaza};
 use plaza_kernel::testing::WsClient;
 use serde_json::{json, Value};
 
 const SECRET: &str = "e2e-metaverse-secret-0123456789abcdefghijklmnop";
-const PASSWORD: &str = "Tr1cky-Horse-77";
-
-struct Account {
-    id: i64,
-    token: String,
-}
-
-async fn register(plaza: &Plaza, name: &str) -> Account {
-    let res = plaza
-        .client
-        .post(plaza.url("/api/v1/auth/register/"))
-        .json(&json!({
-            "username": name,
-            "email": format!("{name}@example.com"),
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "register {name}");
-    let body: Value = res.json().await.unwrap();
-    Account {
-        id: body["user"]["id"].as_i64().unwrap(),
-        token: body["access"].as_str().unwrap().to_owned(),
-    }
-}
 
 async fn post(plaza: &Plaza, who: &Account, path: &str, body: Value) -> (u16, Value) {
     let res = plaza

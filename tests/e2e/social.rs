@@ -2,38 +2,11 @@
 //! to the recipient's sockets — in one process, and across two processes sharing MySQL and
 //! Redis.
 
-use plaza_e2e::{MysqlDb, Plaza};
+use plaza_e2e::{register, Account, MysqlDb, Plaza};
 use plaza_kernel::testing::WsClient;
 use serde_json::{json, Value};
 
 const SECRET: &str = "e2e-social-secret-0123456789abcdefghijklmnopqrs";
-const PASSWORD: &str = "Tr1cky-Horse-77";
-
-struct Account {
-    id: i64,
-    token: String,
-}
-
-async fn register(plaza: &Plaza, name: &str) -> Account {
-    let res = plaza
-        .client
-        .post(plaza.url("/api/v1/auth/register/"))
-        .json(&json!({
-            "username": name,
-            "email": format!("{name}@example.com"),
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "register {name}");
-    let body: Value = res.json().await.unwrap();
-    Account {
-        id: body["user"]["id"].as_i64().unwrap(),
-        token: body["access"].as_str().unwrap().to_owned(),
-    }
-}
 
 /// `POST` as `account`, asserting `expected`.
 async fn post(plaza: &Plaza, account: &Account, path: &str, body: Value, expected: u16) -> Value {

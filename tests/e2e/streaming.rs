@@ -4,41 +4,12 @@
 
 use std::time::Duration;
 
-use plaza_e2e::{MysqlDb, Plaza};
+use plaza_e2e::{register, Account, MysqlDb, Plaza};
 use plaza_kernel::testing::{WsClient, WsEvent};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 const SECRET: &str = "e2e-streaming-secret-0123456789abcdefghijklmnop";
-const PASSWORD: &str = "Tr1cky-Horse-77";
-
-/// A registered user and its access token.
-struct Account {
-    id: i64,
-    token: String,
-}
-
-/// Registers a user through the API, as a client would.
-async fn register(plaza: &Plaza, name: &str) -> Account {
-    let res = plaza
-        .client
-        .post(plaza.url("/api/v1/auth/register/"))
-        .json(&json!({
-            "username": name,
-            "email": format!("{name}@example.com"),
-            "password": PASSWORD,
-            "password_confirm": PASSWORD,
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 201, "register {name}");
-    let body: Value = res.json().await.unwrap();
-    Account {
-        id: body["user"]["id"].as_i64().unwrap(),
-        token: body["access"].as_str().unwrap().to_owned(),
-    }
-}
 
 /// A one-time WebSocket ticket, as browsers get one.
 async fn ticket(plaza: &Plaza, account: &Account) -> String {

@@ -64,6 +64,40 @@ pub async fn health(
     (status, res.json().await.unwrap())
 }
 
+/// The password [`register`] gives every account.
+pub const PASSWORD: &str = "Tr1cky-Horse-77";
+
+/// A registered user and its access token.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The user's id.
+    pub id: i64,
+    /// An access token.
+    pub token: String,
+}
+
+/// Registers `name` (`<name>@example.com`, [`PASSWORD`]) through the API, as a client would.
+pub async fn register(plaza: &Plaza, name: &str) -> Account {
+    let res = plaza
+        .client
+        .post(plaza.url("/api/v1/auth/register/"))
+        .json(&serde_json::json!({
+            "username": name,
+            "email": format!("{name}@example.com"),
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "register {name}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    Account {
+        id: body["user"]["id"].as_i64().unwrap(),
+        token: body["access"].as_str().unwrap().to_owned(),
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
