@@ -94,6 +94,9 @@ impl QueryLog {
     }
 }
 
+/// The statement of a pool's liveness check (diesel's `R2D2Connection::ping`).
+const POOL_PING: &str = "SELECT 1";
+
 /// Instruments each connection the pool opens: every statement is counted (the
 /// `plaza_db_statements_total` metric, so a load test can read statements per request from
 /// a production build) and, when the pool has a [`QueryLog`], recorded while it is started.
@@ -117,6 +120,10 @@ impl r2d2::CustomizeConnection<PoolConn, diesel::r2d2::Error> for Instrument {
                 statements.inc();
                 if let Some(inner) = log.as_ref().filter(|l| l.recording.load(Ordering::Relaxed)) {
                     let sql = query.to_string();
+                    if sql.trim() == POOL_PING {
+                        // The pool's liveness check of an idle connection, not the request's.
+                        return;
+                    }
                     inner
                         .statements
                         .lock()
