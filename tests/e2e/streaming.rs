@@ -334,8 +334,10 @@ async fn a_slow_viewer_loses_delta_frames_and_is_closed_while_a_fast_one_gets_al
     let sent_bytes = sent * payload.len() as u64;
     let grown_kib = peak.saturating_sub(baseline);
     eprintln!("slow consumer: {sent} frames ({sent_bytes} bytes) sent; RSS {baseline} KiB → peak {peak} KiB");
+    // Buffering the slow viewer's frames would grow the server by at least what was sent; a
+    // loaded machine grows its allocator arenas by a few MB on its own (seen: 7 MB of 20).
     assert!(
-        sent_bytes > 3 * grown_kib * 1024,
+        sent_bytes > 2 * grown_kib * 1024,
         "the server grew by {grown_kib} KiB while {sent_bytes} bytes were sent"
     );
     assert!(grown_kib < 48 * 1024, "the server grew by {grown_kib} KiB");
