@@ -1,5 +1,5 @@
 //! Dependencies going away under a running server: the database cut by a proxy under load,
-//! and Redis cut and restored.
+//! and Redis cut and restored (HTTP, and WebSocket peers on one instance).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use plaza_e2e::proxy::TcpProxy;
 use plaza_e2e::{MysqlDb, Plaza};
+use plaza_kernel::testing::WsClient;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -333,4 +334,82 @@ async fn sigterm_lets_an_in_flight_request_finish_and_then_exits_cleanly() {
     let stored: Value = res.json().await.unwrap();
     assert_eq!(stored["size"], "first half, second half".len(), "{stored}");
     assert!(plaza.stop().success(), "{}", plaza.logs());
+}
+
+/// `POST path` as `who` with a JSON body; the status and the body.
+async fn post_as(plaza: &Plaza, who: &plaza_e2e::Account, path: &str, body: Value) -> (u16, Value) {
+    let res = plaza
+        .client
+        .post(plaza.url(path))
+        .bearer_auth(&who.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_peers_on_one_instance_keep_talking_while_redis_is_away() {
+    let Some(redis) = plaza_e2e::redis_url() else {
+        return;
+    };
+    let proxy = TcpProxy::start(&redis_addr(&redis)).await;
+    let plaza = Plaza::builder()
+        .env(
+            "REDIS_URL",
+            &format!("redis://127.0.0.1:{}/0", proxy.port()),
+        )
+        .env(
+            "REDIS_KEY_PREFIX",
+            &format!("plaza-e2e-ws-fault-{}:", std::process::id()),
+        )
+        .start()
+        .await;
+    let alice = plaza_e2e::register(&plaza, "alice").await;
+    let bob = plaza_e2e::register(&plaza, "bob").await;
+    let (status, world) = post_as(
+        &plaza,
+        &alice,
+        "/api/v1/metaverse/worlds/",
+        json!({"name": "Square"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{world}");
+    let enter = format!("/api/v1/metaverse/worlds/{}/enter/", world["id"]);
+    assert_eq!(post_as(&plaza, &alice, &enter, json!({})).await.0, 201);
+    assert_eq!(post_as(&plaza, &bob, &enter, json!({})).await.0, 201);
+    let socket = |who: &plaza_e2e::Account| {
+        plaza.ws_url(&format!(
+            "/ws/metaverse/worlds/{}/?token={}",
+            world["id"], who.token
+        ))
+    };
+    let mut a = WsClient::connect(&socket(&alice)).await.unwrap();
+    a.expect("presence").await;
+    let mut b = WsClient::connect(&socket(&bob)).await.unwrap();
+    b.expect("presence").await;
+    a.expect("user_joined").await;
+
+    // Redis goes away: the two sockets on this instance still hear each other, at once.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..3 {
+        a.send_json(&json!({"type": "chat", "text": format!("still here {n}")}))
+            .await;
+        assert_eq!(b.expect("chat").await["text"], format!("still here {n}"));
+    }
+    b.send_json(&json!({"type": "chat", "text": "me too"}))
+        .await;
+    assert_eq!(a.expect("chat").await["text"], "me too");
+
+    // Redis comes back; the sockets go on, and nothing arrives twice.
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.send_json(&json!({"type": "chat", "text": "after"})).await;
+    assert_eq!(b.expect("chat").await["text"], "after");
+    b.send_json(&json!({"type": "chat", "text": "done"})).await;
+    assert_eq!(a.expect("chat").await["text"], "done");
+    assert!(!plaza.logs().contains("panicked"));
 }
