@@ -271,9 +271,11 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 pub fn start(services: &Services) -> Option<Box<dyn Running>> {
     // A bad credential on the gateway's paths is answered by the kernel before any handler
     // runs: in OpenAI's shape there too, so the SDKs raise their own exception.
-    services
-        .error_shapes
-        .add("/v1/", crate::gateway::openai_error);
+    for prefix in ["/v1/", "/api/v1/ai/chat/completions"] {
+        services
+            .error_shapes
+            .add(prefix, crate::gateway::openai_error);
+    }
     let settings = services.sections.get_or_default::<AiSettings>();
     let ai = Ai::start(
         &services.realtime,

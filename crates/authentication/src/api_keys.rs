@@ -67,6 +67,12 @@ pub fn create(
             "The expiry must be in the future.",
         ));
     }
+    if expires.is_some_and(|t| !plaza_kernel::time::storable(t)) {
+        return Err(ApiError::invalid_field(
+            "expires_at",
+            plaza_kernel::time::UNSTORABLE,
+        ));
+    }
     let live: i64 = api_keys::table
         .filter(api_keys::user_id.eq(user_id))
         .filter(api_keys::revoked_at.is_null())

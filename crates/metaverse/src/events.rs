@@ -173,6 +173,18 @@ pub fn get(conn: &mut DbConn, caller: Option<&Caller>, id: i64) -> ApiResult<Eve
 }
 
 fn check_times(start: NaiveDateTime, end: NaiveDateTime) -> ApiResult<()> {
+    let mut errors = plaza_kernel::error::FieldErrors::new();
+    for (field, t) in [("start_at", start), ("end_at", end)] {
+        if !plaza_kernel::time::storable(t) {
+            errors.insert(
+                field.to_owned(),
+                vec![plaza_kernel::time::UNSTORABLE.to_owned()],
+            );
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
     if end <= start {
         return Err(ApiError::invalid_field("end_at", "Must be after start_at."));
     }

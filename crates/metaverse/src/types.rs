@@ -98,6 +98,7 @@ impl Vec3 {
 /// Who may see and enter a world.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = WorldVisibility)]
 pub enum Visibility {
     /// Listed and open to every signed-in user.
     Public,
@@ -415,8 +416,10 @@ impl From<AvatarWrite> for AvatarPatch {
     }
 }
 
-/// An avatar.
+/// An avatar (named `WorldAvatar` in the schema: the users domain's `AvatarOut` is the stored
+/// profile picture).
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = WorldAvatar)]
 pub struct AvatarOut {
     /// Id.
     pub id: i64,

@@ -55,7 +55,116 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(plaza_kernel::domain::openapi(crate::DOMAINS));
     doc.merge(crate::legacy::openapi());
     doc.merge(MediaDoc::openapi());
+    document_common_errors(&mut doc);
     doc
+}
+
+/// Documents the errors every operation of a kind can give, where its own annotation left
+/// them out, so that clients (and the schema fuzzer in CI) find every status the server
+/// answers: 401 on every operation (credentials are checked before anything else, public
+/// reads included), 400 where a body or a parameter is parsed, 415 where a body is (sent as
+/// something else than it must be, as DRF answers), 404 where the path names an object or a
+/// `page` is chosen (past the last page, as DRF's pagination answers), 403 where the operation
+/// needs credentials (a role or an owner is checked), and 503 everywhere (a dependency is
+/// down).
+fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{Operation, ParameterIn};
+    use utoipa::openapi::RefOr;
+
+    let error = |description: &str| {
+        RefOr::T(
+            utoipa::openapi::ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    // An operation whose own errors have another shape (OpenAI's, under /v1/) keeps it.
+    let add = |operation: &mut Operation, status: &str, description: &str| {
+        let shaped = operation
+            .responses
+            .responses
+            .iter()
+            .find(|(code, _)| code.starts_with('4'))
+            .and_then(|(_, response)| match response {
+                RefOr::T(response) => match response.content.get("application/json") {
+                    Some(RefOr::T(content)) => Some(content.clone()),
+                    _ => None,
+                },
+                RefOr::Ref(_) => None,
+            });
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| match shaped {
+                Some(content) => RefOr::T(
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description(description)
+                        .content("application/json", content)
+                        .build(),
+                ),
+                None => error(description),
+            });
+    };
+    for item in doc.paths.paths.values_mut() {
+        let path_has_id = item.parameters.iter().flatten().any(is_path_parameter);
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let params = operation.parameters.iter().flatten();
+            let has_path = path_has_id || params.clone().any(is_path_parameter);
+            let parses_input = has_path
+                || operation.request_body.is_some()
+                || params
+                    .clone()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+            let paged = params
+                .clone()
+                .any(|p| matches!(p, RefOr::T(p) if p.name == "page"));
+            let authenticated = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            add(operation, "401", "Invalid or expired credentials");
+            if parses_input {
+                add(
+                    operation,
+                    "400",
+                    "Invalid input; `errors` names every invalid field",
+                );
+            }
+            if operation.request_body.is_some() {
+                add(
+                    operation,
+                    "415",
+                    "The body is not of a supported media type",
+                );
+            }
+            if has_path || paged {
+                add(operation, "404", "No such object, or a page past the last");
+            }
+            if authenticated {
+                add(operation, "403", "Not allowed for the caller");
+            }
+            add(
+                operation,
+                "503",
+                "A dependency (database, cache) is unavailable",
+            );
+        }
+    }
+}
+
+fn is_path_parameter(parameter: &utoipa::openapi::RefOr<utoipa::openapi::path::Parameter>) -> bool {
+    matches!(parameter, utoipa::openapi::RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Path)
 }
 
 /// Mounts the schema and both UI paths.

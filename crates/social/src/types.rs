@@ -223,6 +223,7 @@ pub struct MemberPatch {
 /// Who may see a feed post.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = FeedVisibility)]
 pub enum Visibility {
     /// Anyone signed in.
     #[default]
@@ -391,8 +392,9 @@ pub struct MessageWrite {
     pub content: String,
 }
 
-/// A direct message.
+/// A direct message (`DirectMessage` in the schema; the AI domain's `MessageOut` is a chat turn).
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = DirectMessage)]
 pub struct MessageOut {
     /// Id.
     pub id: i64,
@@ -410,8 +412,10 @@ pub struct MessageOut {
     pub created_at: DateTime<Utc>,
 }
 
-/// One conversation: the partner, the last message, and what the caller has not read.
+/// One conversation: the partner, the last message, and what the caller has not read
+/// (`DirectConversation` in the schema; the AI domain's `ConversationOut` is a chat).
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[schema(as = DirectConversation)]
 pub struct ConversationOut {
     /// The other user.
     pub partner: Author,

@@ -104,7 +104,10 @@ pub struct UserDetail {
 
 /// A user as others see them: the card (id, username, avatar, role, verification, join
 /// date) and whatever the user's privacy settings allow; hidden fields are left out.
+/// (`deny_unknown_fields` only marks the schema `additionalProperties: false`, so that a full
+/// [`UserDetail`] does not also match it and [`UserOut`]'s `oneOf` stays exact.)
 #[derive(Clone, Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PublicUser {
     /// Id.
     pub id: i64,

@@ -348,7 +348,7 @@ pub async fn get_attachment(
     tag = "core",
     params(("id" = i64, Path, description = "Attachment id")),
     responses(
-        (status = 200, description = "The bytes", content_type = "application/octet-stream"),
+        (status = 200, description = "The bytes, with the content type sniffed at upload (`*/*`: any)", content_type = "*/*"),
         (status = 304, description = "Unchanged since the ETag sent in If-None-Match"),
         (status = 404, description = "No such attachment, or a private one of someone else", body = ErrorBody),
     )

@@ -96,3 +96,66 @@ async fn streaming_endpoints_are_documented() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+/// Two domains that name a schema alike would overwrite each other's when the documents are
+/// merged (the metaverse's avatar once replaced the users' stored avatar): every component
+/// name means one schema.
+#[test]
+fn no_two_domains_define_a_schema_under_one_name() {
+    let mut seen: std::collections::BTreeMap<String, (&str, Value)> = Default::default();
+    let mut clashes = Vec::new();
+    for domain in plaza_server::DOMAINS {
+        let doc = serde_json::to_value((domain.openapi)()).unwrap();
+        let Some(schemas) = doc["components"]["schemas"].as_object() else {
+            continue;
+        };
+        for (name, schema) in schemas {
+            match seen.get(name) {
+                Some((owner, first)) if first != schema => {
+                    clashes.push(format!("{name} ({owner}, {})", domain.name));
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(name.clone(), (domain.name, schema.clone()));
+                }
+            }
+        }
+    }
+    assert!(
+        clashes.is_empty(),
+        "schemas defined differently under one name: {clashes:?}"
+    );
+}
+
+/// Every operation documents the errors of its kind (401 everywhere, 400 and 415 where a
+/// body is parsed, 404 where the path names an object or a page is chosen, 503 everywhere).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_documents_the_errors_of_its_kind() {
+    let app = app(TestBackend::Sqlite).await;
+    let (_, doc) = call(app.get("/api/schema/")).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !METHODS.contains(&method.as_str()) {
+                continue;
+            }
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["401", "503"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "415"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+            }
+        }
+    }
+}
