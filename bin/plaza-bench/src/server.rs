@@ -86,6 +86,8 @@ impl LocalServer {
             .env("THROTTLE_PASSWORD_RESET", "off")
             .env("THROTTLE_STREAM_CREATE", "off")
             .env("THROTTLE_STREAM_JOIN", "off")
+            .env("THROTTLE_AI_CALL", "off")
+            .env("THROTTLE_DIRECT_MESSAGE", "off")
             // The AI gateway proxies to the generator's fake upstream (scenario `gateway`).
             .envs(crate::scenarios::gateway::server_env())
             .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

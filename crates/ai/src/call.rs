@@ -79,7 +79,7 @@ pub async fn resolve_model(
     Ok((model, provider))
 }
 
-/// Checks the caller's quota and builds the call: the model's default parameters, overridden
+/// Counts the call against `THROTTLE_AI_CALL`, checks the caller's quota and builds the call: the model's default parameters, overridden
 /// by the request's.
 pub async fn prepare(
     ai: &Ai,
@@ -89,6 +89,9 @@ pub async fn prepare(
     params: Map<String, Value>,
     endpoint: &'static str,
 ) -> ApiResult<Prepared> {
+    if let Some(limit) = ai.settings.call_limit {
+        limit.hit(&ai.cache, &user_id.to_string()).await?;
+    }
     let (model, provider) = resolve_model(ai, model).await?;
     let premium = ai.is_premium(user_id).await?;
     quota::check(&ai.cache, user_id, ai.settings.quota_for(premium)).await?;

@@ -64,6 +64,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
             })
     },
     start: state::start,
+    before_user_delete: |_, _| Ok(()),
 };
 
 /// The OpenAPI description of this crate's endpoints (the forum's `/posts/chat/` is

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use plaza_kernel::settings::{Env, Section};
+use plaza_kernel::throttle::Limit;
 
 /// One OpenAI-compatible upstream.
 #[derive(Clone, Debug)]
@@ -63,6 +64,9 @@ pub struct AiSettings {
     pub premium_daily_token_quota: i64,
     /// `AI_MAX_CONCURRENT_STREAMS` (4; 0 = none): streams one user may have open at once.
     pub max_concurrent_streams: i64,
+    /// `THROTTLE_AI_CALL` (default `300/m`): calls one user may make, across instances, on
+    /// top of the token quota.
+    pub call_limit: Option<Limit>,
     /// `AI_ACCOUNTING_QUEUE` (50000): request rows waiting to be written, at most.
     pub accounting_queue: usize,
     /// `AI_ACCOUNTING_BATCH` (500): rows per insert.
@@ -160,6 +164,7 @@ impl Section for AiSettings {
                 i64::MAX,
             ),
             max_concurrent_streams: env.number("AI_MAX_CONCURRENT_STREAMS", 4, 0, 10_000),
+            call_limit: env.limit("THROTTLE_AI_CALL", "ai_call", "300/m"),
             accounting_queue: env.number("AI_ACCOUNTING_QUEUE", 50_000, 16, 10_000_000),
             accounting_batch: env.number("AI_ACCOUNTING_BATCH", 500, 1, 10_000),
             accounting_flush_interval: env

@@ -26,7 +26,8 @@ use utoipa::OpenApi;
 pub use settings::CoreSettings;
 
 /// Core, as a Plaza server mounts it: `ATTACHMENT_MAX_BYTES`, `/health` and
-/// `/api/v1/core/`. Its jobs and counts are the kernel's and the other domains'.
+/// `/api/v1/core/`, and the removal of a deleted account's files (a job). Its counts are the
+/// kernel's and the other domains'.
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "core",
     settings: |env, sections| sections.parse::<CoreSettings>(env),
@@ -35,9 +36,10 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
         configure(cfg);
     },
     openapi: <ApiDoc as OpenApi>::openapi,
-    jobs: |_| {},
+    jobs: attachments::user_deletion::register_jobs,
     counts: |counts, _| counts,
     start: |_| None,
+    before_user_delete: attachments::user_deletion::before_user_delete,
 };
 
 /// The OpenAPI description of this crate's endpoints.

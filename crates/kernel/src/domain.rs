@@ -2,8 +2,8 @@
 //!
 //! Each domain crate exports one [`Domain`] — a `const` describing everything it contributes:
 //! its settings section, routes, OpenAPI document, jobs and periodic jobs, counts for
-//! `system/status` and user stats, and the per-process state it starts with the server and
-//! flushes at shutdown. Every field is required, so a domain cannot forget one: a domain with
+//! `system/status` and user stats, the per-process state it starts with the server and
+//! flushes at shutdown, and what it does when an account is deleted. Every field is required, so a domain cannot forget one: a domain with
 //! no jobs says so (`jobs: |_| {}`). The server keeps a list of domains and loops over it;
 //! adding a domain is one line there.
 //!
@@ -26,16 +26,21 @@
 //!     jobs: |_| {},
 //!     counts: |counts, _| counts,
 //!     start: |_| None,
+//!     before_user_delete: |_, _| Ok(()),
 //! };
 //! # assert_eq!(DOMAIN.name, "widgets");
 //! ```
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+
+use diesel::QueryResult;
 
 use actix_web::web;
 
 use crate::counts::Counts;
+use crate::db::DbConn;
 use crate::jobs::JobRegistry;
 use crate::services::Services;
 use crate::settings::{ConfigError, Env, Sections};
@@ -62,6 +67,45 @@ pub struct Domain {
     /// Starts its per-process state (caches, buffers, flushers) with the server; `None` when
     /// it has none. Called once per process, after the services are connected.
     pub start: fn(&Services) -> Option<Box<dyn Running>>,
+    /// Runs in the transaction that deletes an account (`user_id`), before its row goes and
+    /// the database's cascades take the domain's rows of it along: the domain notes what the
+    /// cascade will leave stale (counters, cached pages, files), typically as a job of its own
+    /// that brings it up to date once the deletion has committed. `|_, _| Ok(())` when
+    /// nothing of its own goes stale.
+    pub before_user_delete: BeforeUserDelete,
+}
+
+/// A domain's [`Domain::before_user_delete`].
+pub type BeforeUserDelete = fn(&mut DbConn, i64) -> QueryResult<()>;
+
+/// Every domain's [`Domain::before_user_delete`], for the users domain to run when it deletes
+/// an account (`Services::user_deletion`).
+#[derive(Clone, Default)]
+pub struct UserDeletion(Arc<[(&'static str, BeforeUserDelete)]>);
+
+impl std::fmt::Debug for UserDeletion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+impl UserDeletion {
+    /// The hooks of `domains`.
+    pub fn of(domains: &[Domain]) -> Self {
+        Self(
+            domains
+                .iter()
+                .map(|domain| (domain.name, domain.before_user_delete))
+                .collect(),
+        )
+    }
+
+    /// Runs every domain's hook for `user_id`, in the caller's transaction.
+    pub fn run(&self, conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
+        self.0.iter().try_for_each(|(_, hook)| hook(conn, user_id))
+    }
 }
 
 impl std::fmt::Debug for Domain {

@@ -43,6 +43,8 @@ pub struct Services {
     pub sections: Sections,
     /// Paths whose errors a domain renders in another wire format.
     pub error_shapes: crate::http::ErrorShapes,
+    /// What every domain does when an account is deleted.
+    pub user_deletion: crate::domain::UserDeletion,
 }
 
 impl std::fmt::Debug for Services {
@@ -113,6 +115,7 @@ impl Services {
             started_at: web::Data::new(StartedAt(Instant::now())),
             sections,
             error_shapes: crate::http::ErrorShapes::default(),
+            user_deletion: crate::domain::UserDeletion::default(),
         }
     }
 
@@ -120,6 +123,13 @@ impl Services {
     #[must_use]
     pub fn with_sections(mut self, sections: Sections) -> Self {
         self.sections = sections;
+        self
+    }
+
+    /// Adds the domains' hooks for account deletion (`UserDeletion::of(domains)`).
+    #[must_use]
+    pub fn with_user_deletion(mut self, user_deletion: crate::domain::UserDeletion) -> Self {
+        self.user_deletion = user_deletion;
         self
     }
 

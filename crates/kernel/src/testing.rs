@@ -359,8 +359,9 @@ impl TestAppBuilder {
         } else {
             (Cache::in_memory(), Bus::in_memory())
         };
-        let mut services =
-            Services::from_parts(config, test_db.db.clone(), cache, bus).with_sections(sections);
+        let mut services = Services::from_parts(config, test_db.db.clone(), cache, bus)
+            .with_sections(sections)
+            .with_user_deletion(crate::domain::UserDeletion::of(&self.domains));
         for f in self.customize {
             f(&mut services);
         }

@@ -10,6 +10,7 @@
 //!   transactions); [`access`]: who may do what in a world.
 //! - [`routes`]: the REST handlers at `/api/v1/metaverse/`; [`presence`]: the socket.
 //! - [`jobs`]: the stale-session and reminder jobs; [`settings`]: `METAVERSE_*`.
+//! - [`user_deletion`]: event counts recounted after an account's deletion (a job).
 //! - [`model`] and [`schema`]: rows and tables; [`types`]: bodies.
 //!
 //! Mounted alone, [`configure`] needs the kernel's `Db`, `Bus`, `TokenCodec` and `Realtime` in
@@ -29,6 +30,7 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod types;
+pub mod user_deletion;
 pub mod worlds;
 
 use actix_web::web;
@@ -47,9 +49,13 @@ pub const DOMAIN: Domain = Domain {
     settings: |env, sections| sections.parse::<MetaverseSettings>(env),
     configure,
     openapi: <ApiDoc as OpenApi>::openapi,
-    jobs: register_jobs,
+    jobs: |jobs| {
+        register_jobs(jobs);
+        user_deletion::register_jobs(jobs);
+    },
     counts: |counts, _| add_counts(counts),
     start: |_| None,
+    before_user_delete: user_deletion::before_user_delete,
 };
 
 /// The OpenAPI description of this crate's endpoints.

@@ -4,8 +4,9 @@
 //! Every post or reply write in this process bumps a version that makes every entry stale
 //! at once, and announces it on the Bus topic [`CHANGED_TOPIC`], which the other instances
 //! follow ([`ReadCache::follow`]). An entry records the version it was read under *before* the
-//! read began, so a read racing a write is never served after the write. Writes made outside
-//! the forum's handlers (a user's deletion cascading, the nightly recount) show within the TTL.
+//! read began, so a read racing a write is never served after the write. A user's deletion
+//! is announced the same way by its job ([`crate::user_deletion`]); other writes made outside
+//! the forum's handlers (the nightly recount) show within the TTL.
 //! Detail view counts are not frozen in the cache: see [`crate::views`].
 
 use plaza_kernel::sync::lock;

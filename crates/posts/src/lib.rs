@@ -9,7 +9,8 @@
 //! - [`routes`]: the handlers, also used by the forum's original paths in plaza-server.
 //! - [`model`]: rows and queries; [`search`]: `?search=` per backend; [`types`]: bodies.
 //! - [`counts`]: counts for `system/status` and user stats.
-//! - [`repair`]: the nightly job recounting counters after cascades from other domains.
+//! - [`user_deletion`]: counters and the cache brought up to date after an account is deleted
+//!   (a job noted in the deleting transaction); [`repair`]: the nightly job recounting any drift.
 //! - [`DOMAIN`]: the crate as a Plaza server mounts it; [`settings`]: `POSTS_CACHE_TTL`.
 //! - [`cache`] and [`views`]: the read cache of lists and details, and buffered view counts.
 //!   Both are optional app data: without them every read goes to the database and every
@@ -24,6 +25,7 @@ pub mod search;
 pub mod service;
 pub mod settings;
 pub mod types;
+pub mod user_deletion;
 pub mod views;
 
 pub mod forum;
@@ -37,14 +39,18 @@ pub use repair::register_jobs;
 pub use settings::PostsSettings;
 
 /// The forum, as a Plaza server mounts it: `POSTS_*` settings, `/api/v1/posts/`, the nightly
-/// counter repair, post and reply counts, and the per-process [`Forum`] (read cache and
-/// buffered view counts, flushed at shutdown).
+/// counter repair, post and reply counts, the per-process [`Forum`] (read cache and
+/// buffered view counts, flushed at shutdown), and its counters brought up to date after an
+/// account's deletion ([`user_deletion`]).
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "posts",
     settings: |env, sections| sections.parse::<PostsSettings>(env),
     configure,
     openapi: <ApiDoc as OpenApi>::openapi,
-    jobs: register_jobs,
+    jobs: |jobs| {
+        register_jobs(jobs);
+        user_deletion::register_jobs(jobs);
+    },
     counts: |counts, _| add_counts(counts),
     start: |services| {
         let settings = services.sections.get_or_default::<PostsSettings>();
@@ -56,6 +62,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
         );
         Some(Box::new(forum))
     },
+    before_user_delete: user_deletion::before_user_delete,
 };
 
 /// The OpenAPI description of this crate's endpoints.

@@ -129,7 +129,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<Services> {
         tracing::info!("created the MySQL database");
     }
     let sections = settings(&config)?;
-    let services = Services::connect(config).await?.with_sections(sections);
+    let services = Services::connect(config)
+        .await?
+        .with_sections(sections)
+        .with_user_deletion(domain::UserDeletion::of(DOMAINS));
     let pool = services.db.clone();
     let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut conn = pool.get().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -17,6 +17,8 @@
 //! - [`notifications`]: notifications, and the handler of the kernel's `Notice` job
 //!   (other domains' notices: forum replies, event reminders).
 //! - [`live`] and [`ws`]: realtime delivery.
+//! - [`settings`]: the direct-message limit; [`user_deletion`]: counters recounted after an
+//!   account's deletion (a job).
 //! - [`service`]: the writes that publish to sockets once committed; [`routes`]: handlers;
 //!   [`types`]: bodies; [`schema`]: tables.
 
@@ -31,7 +33,9 @@ pub mod notifications;
 pub mod routes;
 pub mod schema;
 pub mod service;
+pub mod settings;
 pub mod types;
+pub mod user_deletion;
 pub mod ws;
 
 use actix_web::web;
@@ -40,17 +44,22 @@ use plaza_kernel::counts::Counts;
 use utoipa::OpenApi;
 
 /// The social domain as a Plaza server mounts it: `/api/v1/social/` and `/ws/notifications/`,
-/// the handler of the kernel's `Notice` jobs, and its counts (posts, groups, messages; per user
-/// friends, followers, following). It has no settings section and no per-process state (its
-/// sockets live on the kernel's `Realtime` and `Bus`).
+/// its settings section ([`settings::SocialSettings`]), the handler of the kernel's `Notice`
+/// jobs, the recount after an account's deletion, and its counts (posts, groups, messages; per
+/// user friends, followers, following). It has no per-process state (its sockets live on the
+/// kernel's `Realtime` and `Bus`).
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "social",
-    settings: |_, _| {},
+    settings: |env, sections| sections.parse::<settings::SocialSettings>(env),
     configure,
     openapi: <ApiDoc as OpenApi>::openapi,
-    jobs: notifications::register_jobs,
+    jobs: |jobs| {
+        notifications::register_jobs(jobs);
+        user_deletion::register_jobs(jobs);
+    },
     counts: |counts, _| add_counts(counts),
     start: |_| None,
+    before_user_delete: user_deletion::before_user_delete,
 };
 
 /// Adds the social counts to `system/status` and user stats.

@@ -3,11 +3,14 @@
 use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::{CursorParams, PageParams};
+use plaza_kernel::settings::Settings;
 use plaza_kernel::{
-    ApiResult, Bus, Caller, CursorPage, CursorRequest, Db, Page, PageRequest, ValidJson, ValidQuery,
+    ApiResult, Body, Bus, Cache, Caller, CursorPage, CursorRequest, Db, Page, PageRequest,
+    ValidJson, ValidQuery,
 };
 
 use crate::feed::{self, FeedFilter};
+use crate::settings::SocialSettings;
 use crate::types::{
     CommentOut, CommentWrite, ConversationOut, Direction, FeedPostOut, FeedPostPatch,
     FeedPostWrite, FeedQuery, FriendRequestOut, FriendRequestWrite, GroupOut, GroupPatch,
@@ -721,15 +724,22 @@ pub async fn list_conversations(
     responses((status = 201, body = MessageOut),
         (status = 400, description = "Oneself, no such user, invalid content", body = ErrorBody),
         (status = 401, body = ErrorBody),
-        (status = 403, description = "Not friends and the recipient accepts friends only, or a block", body = ErrorBody)),
+        (status = 403, description = "Not friends and the recipient accepts friends only, or a block", body = ErrorBody),
+        (status = 429, description = "Too many messages (`THROTTLE_DIRECT_MESSAGE`)", body = ErrorBody)),
     security(("jwt" = [])))]
 pub async fn send_message(
     db: web::Data<Db>,
     bus: web::Data<Bus>,
+    cache: web::Data<Cache>,
+    settings: Settings<SocialSettings>,
     caller: Caller,
-    body: ValidJson<MessageWrite>,
+    body: Body<MessageWrite>,
 ) -> ApiResult<HttpResponse> {
-    let out = service::send_message(&db, &bus, caller, body.into_inner()).await?;
+    // Counted before the body is looked at, as DRF throttles.
+    if let Some(limit) = settings.message_limit {
+        limit.hit(&cache, &caller.id.to_string()).await?;
+    }
+    let out = service::send_message(&db, &bus, caller, body.parse()?).await?;
     Ok(HttpResponse::Created().json(out))
 }
 

@@ -154,3 +154,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     social_conversations,
     social_notifications,
 );
+
+diesel::joinable!(social_likes -> social_posts (post_id));
+diesel::joinable!(social_comments -> social_posts (post_id));
+diesel::joinable!(social_group_members -> social_groups (group_id));

@@ -98,6 +98,7 @@ pub const DOMAIN: Domain = Domain {
     jobs: register_jobs,
     counts: |counts, services| add_counts(counts, services.realtime.clone()),
     start: runtime::start,
+    before_user_delete: |_, _| Ok(()),
 };
 
 /// The OpenAPI description of this crate's endpoints.

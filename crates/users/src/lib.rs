@@ -48,6 +48,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     jobs: |_| {},
     counts: |counts, _| model::add_counts(counts),
     start: |_| None,
+    before_user_delete: |_, _| Ok(()),
 };
 
 use routes::{me, resume as resume_routes, users as user_routes};

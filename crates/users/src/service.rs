@@ -8,6 +8,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use plaza_kernel::db::{like, MultiBackend};
+use plaza_kernel::domain::UserDeletion;
 use plaza_kernel::error::FieldErrors;
 use plaza_kernel::schema::users;
 use plaza_kernel::syslog::{self, Event, Level};
@@ -574,8 +575,15 @@ pub fn deactivate_me(
 }
 
 /// `DELETE {id}/` (staff): deletes the account and, through the database's cascades, what it
-/// owns. Returns the media files to remove once the transaction has committed.
-pub fn delete_user(conn: &mut DbConn, caller: &Caller, target_id: i64) -> ApiResult<Vec<String>> {
+/// owns, after every domain has noted what the cascade leaves stale (`hooks`, which queue the
+/// jobs that bring it up to date). Returns the media files to remove once the transaction has
+/// committed.
+pub fn delete_user(
+    conn: &mut DbConn,
+    caller: &Caller,
+    target_id: i64,
+    hooks: &UserDeletion,
+) -> ApiResult<Vec<String>> {
     caller.require_staff()?;
     if caller.is(target_id) {
         return Err(ApiError::bad_request(
@@ -586,6 +594,7 @@ pub fn delete_user(conn: &mut DbConn, caller: &Caller, target_id: i64) -> ApiRes
         .optional()?
         .ok_or_else(|| ApiError::not_found("No user with this id."))?;
     ensure_superuser_guard(caller, &target)?;
+    hooks.run(conn, target_id)?;
     diesel::delete(users::table.find(target_id)).execute(conn)?;
     syslog::record(
         conn,

@@ -124,3 +124,33 @@ db_test!(async fn quotas_on_redis(backend) {
     }
     quota_rules(backend, true).await;
 });
+
+db_test!(async fn calls_per_user_are_throttled_on_every_ai_path(backend) {
+    let fake = FakeOpenAi::start().await;
+    let app = builder(backend, &fake)
+        .env("THROTTLE_AI_CALL", "2/m")
+        .build()
+        .await;
+    let (alice, bob) = (app.create_user("alice").await, app.create_user("bob").await);
+    for n in ["1", "2"] {
+        assert_eq!(complete(&app, &alice, &ask("echo", n)).await.status(), 200);
+    }
+    let upstream_calls = fake.bodies().len();
+    let res = complete(&app, &alice, &ask("echo", "3")).await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(res.json::<Value>().await.unwrap()["error"]["type"], "rate_limit_exceeded");
+    let res = app
+        .post("/api/v1/ai/chat/send/")
+        .bearer_auth(&alice.access)
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "throttled");
+    assert_eq!(fake.bodies().len(), upstream_calls, "refused before the upstream");
+    // Counted per user: bob still has his.
+    assert_eq!(complete(&app, &bob, &ask("echo", "b")).await.status(), 200);
+});

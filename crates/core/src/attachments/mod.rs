@@ -7,9 +7,11 @@
 //!   default) are readable by anyone; private ones by their owner and staff only (404 to
 //!   others); only the owner or staff delete (the row first, then the file).
 //! - [`routes`]: the endpoints under `/api/v1/core/attachments/`.
+//! - [`user_deletion`]: a deleted account's files, removed by a job.
 
 pub mod routes;
 pub mod service;
 pub mod storage;
+pub mod user_deletion;
 
 pub use service::Attachment;

@@ -519,16 +519,40 @@ pub fn recount_usage<F>(conn: &mut DbConn, count_links: F) -> QueryResult<usize>
 where
     F: FnOnce(&mut DbConn) -> QueryResult<HashMap<i64, i64>>,
 {
-    let current: Vec<(i64, i64)> = match conn {
-        DbConn::Mysql(c) => tags::table
-            .select((tags::id, tags::usage_count))
-            .order(tags::id.asc())
-            .for_update()
-            .load(c)?,
-        DbConn::Sqlite(_) => tags::table
-            .select((tags::id, tags::usage_count))
-            .order(tags::id.asc())
-            .load(conn)?,
+    recount(conn, None, count_links)
+}
+
+/// [`recount_usage`] for the tags `ids` only (locking only those rows): after a cascade that
+/// removed links of known tags (an account's deletion).
+pub fn recount_usage_of<F>(conn: &mut DbConn, ids: &[i64], count_links: F) -> QueryResult<usize>
+where
+    F: FnOnce(&mut DbConn) -> QueryResult<HashMap<i64, i64>>,
+{
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    recount(conn, Some(ids), count_links)
+}
+
+fn recount<F>(conn: &mut DbConn, only: Option<&[i64]>, count_links: F) -> QueryResult<usize>
+where
+    F: FnOnce(&mut DbConn) -> QueryResult<HashMap<i64, i64>>,
+{
+    let all = tags::table
+        .select((tags::id, tags::usage_count))
+        .order(tags::id.asc());
+    let current: Vec<(i64, i64)> = match only {
+        None => match conn {
+            DbConn::Mysql(c) => all.for_update().load(c)?,
+            DbConn::Sqlite(_) => all.load(conn)?,
+        },
+        Some(ids) => {
+            let some = all.filter(tags::id.eq_any(ids));
+            match conn {
+                DbConn::Mysql(c) => some.for_update().load(c)?,
+                DbConn::Sqlite(_) => some.load(conn)?,
+            }
+        }
     };
     let links = count_links(conn)?;
     let mut changed = 0;

@@ -280,3 +280,34 @@ db_test!(async fn lists_are_per_owner(backend) {
     let res = app.get("/api/v1/core/attachments/?page=2").bearer_auth(&alice.access).send().await.unwrap();
     assert_eq!(res.status(), 404);
 });
+
+db_test!(async fn a_deleted_users_files_are_removed_by_a_job(backend) {
+    let app = TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
+        .domain(&plaza_users::DOMAIN)
+        .domain(&plaza_core::DOMAIN)
+        .build()
+        .await;
+    let staff = app.create_staff("staff").await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    upload_file(&app, &alice, "a.txt", b"alice's", None).await;
+    upload_file(&app, &alice, "b.txt", b"alice's other", Some("false")).await;
+    upload_file(&app, &bob, "c.txt", b"bob's", None).await;
+    assert_eq!(files_under(&media(&app)).len(), 3);
+
+    let res = app
+        .delete(&format!("/api/v1/users/{}/", alice.id))
+        .bearer_auth(&staff.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    assert_eq!(files_under(&media(&app)).len(), 3, "removed after the commit, by the job");
+    let registry = plaza_kernel::domain::job_registry(&[plaza_core::DOMAIN]);
+    let summary = app.run_jobs(registry).await;
+    assert_eq!(summary.succeeded, 1, "{summary:?}");
+    let left = files_under(&media(&app));
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(std::fs::read(&left[0]).unwrap(), b"bob's");
+});

@@ -10,4 +10,5 @@ mod presence;
 mod queries;
 mod sessions;
 mod support;
+mod user_deletion;
 mod worlds;

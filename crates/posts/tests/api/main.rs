@@ -11,3 +11,4 @@ mod repair;
 mod replies;
 mod support;
 mod tags;
+mod user_deletion;

@@ -10,3 +10,4 @@ mod notifications;
 mod queries;
 mod realtime;
 mod support;
+mod user_deletion;

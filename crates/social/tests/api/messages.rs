@@ -65,3 +65,27 @@ db_test!(async fn messages_go_to_friends_unless_the_recipient_allows_anyone(back
     let history = get(&app, &format!("/messages/with/{}/", bob.id), &ann).await;
     assert_eq!(history["results"][1]["is_read"], true);
 });
+
+db_test!(async fn messages_per_sender_are_throttled(backend) {
+    let app = crate::support::builder(backend)
+        .env("THROTTLE_DIRECT_MESSAGE", "2/m")
+        .build()
+        .await;
+    let (ann, bob, cat) = (
+        app.create_user("ann").await,
+        app.create_user("bob").await,
+        app.create_user("cat").await,
+    );
+    befriend(&app, &ann, &bob).await;
+    befriend(&app, &cat, &bob).await;
+    for n in ["one", "two"] {
+        post(&app, "/messages/", &ann, json!({"recipient_id": bob.id, "content": n}), 201).await;
+    }
+    let over = post(&app, "/messages/", &ann, json!({"recipient_id": bob.id, "content": "three"}), 429).await;
+    assert_eq!(over["code"], "throttled");
+    // Counted before the body is looked at, and nothing was stored.
+    post(&app, "/messages/", &ann, json!({}), 429).await;
+    assert_eq!(ids(&get(&app, &format!("/messages/with/{}/", ann.id), &bob).await).len(), 2);
+    // Per sender: cat still writes.
+    post(&app, "/messages/", &cat, json!({"recipient_id": bob.id, "content": "hi"}), 201).await;
+});

@@ -1,19 +1,22 @@
 //! Helpers shared by the social tests.
 
-use plaza_kernel::testing::{TestApp, TestBackend, TestUser};
+use plaza_kernel::testing::{TestApp, TestAppBuilder, TestBackend, TestUser};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The social domain (with users and core mounted, for privacy settings and attachments)
 /// over a fresh database.
 pub async fn app(backend: TestBackend) -> TestApp {
+    builder(backend).build().await
+}
+
+/// [`app`]'s builder, for a test that sets variables first.
+pub fn builder(backend: TestBackend) -> TestAppBuilder {
     TestApp::builder(backend)
         .users(plaza_users::testing::create_test_user)
         .domain(&plaza_social::DOMAIN)
         .configure(plaza_users::configure)
         .configure(plaza_core::configure)
-        .build()
-        .await
 }
 
 /// `method /api/v1/social<path>` as `user` with an optional JSON body: status and JSON body

@@ -72,12 +72,14 @@ pub async fn create_user(
         .await
 }
 
-/// Staff delete an account in one transaction; then its access tokens are revoked and its
-/// avatar files removed.
+/// Staff delete an account in one transaction, in which every domain queues what brings its
+/// counters, caches and files up to date; then its access tokens are revoked and its avatar
+/// files removed.
 pub async fn delete_user(services: &Services, caller: Caller, id: i64) -> ApiResult<()> {
+    let hooks = services.user_deletion.clone();
     let files = services
         .db
-        .transaction(move |conn| super::delete_user(conn, &caller, id))
+        .transaction(move |conn| super::delete_user(conn, &caller, id, &hooks))
         .await?;
     revocation::revoke_all_access(&services.cache, id, services.tokens.access_ttl).await?;
     remove_files(services, files).await
