@@ -4,7 +4,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: run test lint fmt doc deps build release openapi bench fuzz-api clean-test-dbs help
+.PHONY: run test lint fmt doc deps build release openapi bench soak fuzz-api clean-test-dbs help
 
 help:
 	@echo "make run    start the server on the embedded defaults (SQLite, in-process cache and bus)"
@@ -13,6 +13,7 @@ help:
 	@echo "make fmt    format the code"
 	@echo "make doc    build the API docs of every crate"
 	@echo "make bench  load-test a release build (see docs/performance.md)"
+	@echo "make soak   ten minutes of everything at once; memory and descriptors must stay flat"
 	@echo "make fuzz-api  schemathesis over /api/schema/ of a debug build (MySQL too with PLAZA_TEST_MYSQL_URL)"
 
 ## deps: the toolchain and the C pieces the build links (the MySQL client library, a C compiler).
@@ -43,6 +44,13 @@ test: deps
 	@if [ -z "$$REDIS_URL" ]; then echo "note: REDIS_URL is not set — the Redis tests are skipped (e.g. REDIS_URL=redis://127.0.0.1:6379/0)"; else echo "Redis tests: on"; fi
 	$(CARGO) build --bin plaza
 	$(CARGO) test --workspace
+
+## soak: ten minutes of reads, writes, logins and a WebSocket relay against a release server;
+## its memory and open descriptors must stay flat (docs/performance.md, "Soak").
+SOAK_DURATION ?= 600s
+soak: deps
+	$(CARGO) build --release --bin plaza --bin plaza-bench
+	scripts/soak "$${CARGO_TARGET_DIR:-target}/release" $(SOAK_DURATION)
 
 ## fuzz-api: the API fuzzed from its own schema, as CI runs it (docs/api.md).
 fuzz-api: build

@@ -4,6 +4,7 @@ pub mod gateway;
 pub mod http;
 pub mod idle;
 pub mod presence;
+pub mod soak;
 pub mod statements;
 pub mod timeline;
 pub mod ws;
@@ -54,6 +55,9 @@ pub enum Scenario {
     TimelineDeep,
     /// N users in one world, 10 moves/s each; one slow reader (issue 14).
     Presence,
+    /// Reads, paced writes, logins and a paced relay for `--duration` (minutes), the server's
+    /// memory and descriptors sampled every 10 s; not in the suite (`make soak`).
+    Soak,
 }
 
 impl Scenario {
@@ -76,6 +80,7 @@ impl Scenario {
             Self::Timeline => "timeline",
             Self::TimelineDeep => "timeline_deep",
             Self::Presence => "presence",
+            Self::Soak => "soak",
         }
     }
 
@@ -104,6 +109,7 @@ impl Scenario {
             }
             Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
             Self::Presence => "WS world presence: N users × 10 moves/s, send → user_moved",
+            Self::Soak => "reads, 50 writes/s, logins and a 30 fps relay; RSS and fds every 10 s",
         }
     }
 
@@ -111,7 +117,7 @@ impl Scenario {
     pub fn is_http(self) -> bool {
         !matches!(
             self,
-            Self::WsPaced | Self::WsFlood | Self::Idle | Self::Presence
+            Self::WsPaced | Self::WsFlood | Self::Idle | Self::Presence | Self::Soak
         )
     }
 
@@ -124,6 +130,11 @@ impl Scenario {
                 authors,
                 posts: settings.posts,
                 replies: 0,
+            },
+            Self::Soak => SeedPlan {
+                authors,
+                posts: settings.posts,
+                replies: settings.replies,
             },
             Self::Detail | Self::DetailUncached => SeedPlan {
                 authors,
@@ -223,13 +234,14 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::Timeline => timeline::timeline(ctx, false).await,
         Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
         Scenario::Presence => presence::presence(ctx).await,
+        Scenario::Soak => soak::soak(ctx).await,
     }
 }
 
-/// Runs `scenario` `--repeats` times (once for `idle`, which measures memory, not a rate)
+/// Runs `scenario` `--repeats` times (once for `idle` and `soak`, which measure memory)
 /// and summarises. A run that cannot be set up counts as a `setup` error.
 pub async fn run_repeated(scenario: Scenario, ctx: Ctx<'_>) -> ScenarioReport {
-    let repeats = if scenario == Scenario::Idle {
+    let repeats = if matches!(scenario, Scenario::Idle | Scenario::Soak) {
         1
     } else {
         ctx.settings.repeats.max(1)
