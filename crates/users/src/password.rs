@@ -237,37 +237,46 @@ fn dummy_hash(cost: u32) -> String {
 }
 
 /// Runs password hashing work `f` on the hashing threads and waits for it without holding an
-/// async worker. There are as many threads as the machine has CPUs less one (at least one),
-/// and they run at a lower priority (nice 9): a burst of logins queues here and yields the CPU
-/// to the HTTP workers instead of taking every core from them. Unloaded, a hash runs at full
-/// speed; on a saturated machine it runs at about a tenth of a core per thread.
+/// async worker. There is one thread per CPU, so logins per second scale with the cores, and
+/// they run at a lower priority (nice 9): the HTTP workers preempt them, so reads keep their
+/// latency during a burst of logins. Unloaded, a hash runs at full speed on every core.
+/// At most [`QUEUED_PER_THREAD`] jobs per thread wait; past that the answer is 503 with
+/// `Retry-After` instead of a queue that grows for as long as the burst lasts.
 pub async fn hashing<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job: HashJob = Box::new(move || {
-        // The caller may have gone (client disconnected): nothing to tell.
-        let _ = done.send(f());
-    });
-    hashing_queue()
-        .send(job)
-        .map_err(|_| ApiError::internal("the password hashing threads stopped"))?;
-    result
-        .await
-        .map_err(|_| ApiError::internal("a password hashing job was lost"))
+    HashingPool::global().run(f).await
 }
+
+/// Jobs that may wait per hashing thread (at the production cost, about 8 s of work for all
+/// of them on a machine that hashes 4 a second per core).
+pub const QUEUED_PER_THREAD: usize = 32;
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
-fn hashing_queue() -> &'static std::sync::mpsc::Sender<HashJob> {
-    static QUEUE: OnceLock<std::sync::mpsc::Sender<HashJob>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (queue, jobs) = std::sync::mpsc::channel::<HashJob>();
+/// Threads that run hashing jobs at a lower priority, fed from a bounded queue.
+#[derive(Debug, Clone)]
+pub struct HashingPool {
+    queue: std::sync::mpsc::SyncSender<HashJob>,
+}
+
+impl HashingPool {
+    /// The process's pool: one thread per CPU, [`QUEUED_PER_THREAD`] waiting jobs each.
+    pub fn global() -> &'static Self {
+        static POOL: OnceLock<HashingPool> = OnceLock::new();
+        POOL.get_or_init(|| {
+            let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            Self::start(cpus, cpus * QUEUED_PER_THREAD)
+        })
+    }
+
+    /// Starts `threads` threads (at least one) with room for `capacity` waiting jobs.
+    pub fn start(threads: usize, capacity: usize) -> Self {
+        let (queue, jobs) = std::sync::mpsc::sync_channel::<HashJob>(capacity);
         let jobs = std::sync::Arc::new(Mutex::new(jobs));
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        for n in 0..cpus.saturating_sub(1).max(1) {
+        for n in 0..threads.max(1) {
             let jobs = jobs.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("plaza-hash-{n}"))
@@ -276,8 +285,43 @@ fn hashing_queue() -> &'static std::sync::mpsc::Sender<HashJob> {
                 tracing::error!(error = %err, "could not start a password hashing thread");
             }
         }
-        queue
-    })
+        Self { queue }
+    }
+
+    /// Runs `f` on one of the pool's threads; 503 when the queue is full.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(f)?
+            .await
+            .map_err(|_| ApiError::internal("a password hashing job was lost"))
+    }
+
+    /// Queues `f` at once (503 when the queue is full); the receiver gets its result.
+    fn submit<T, F>(&self, f: F) -> Result<tokio::sync::oneshot::Receiver<T>, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            // The caller may have gone (client disconnected): nothing to tell.
+            let _ = done.send(f());
+        });
+        self.queue.try_send(job).map_err(|err| match err {
+            std::sync::mpsc::TrySendError::Full(_) => ApiError::unavailable(
+                "Too many sign-ins at once; retry shortly.",
+                "the password hashing queue is full",
+            )
+            .with_retry_after(1),
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                ApiError::internal("the password hashing threads stopped")
+            }
+        })?;
+        Ok(result)
+    }
 }
 
 fn run_hashing_thread(jobs: &Mutex<std::sync::mpsc::Receiver<HashJob>>) {
@@ -378,6 +422,27 @@ mod tests {
         assert!(verify_password_async("Tr1cky-Horse-77".into(), hash)
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_answers_503_instead_of_waiting() {
+        let pool = HashingPool::start(1, 1);
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        // One job holds the only thread, one waits in the queue; the next one is refused.
+        let busy = pool
+            .submit(move || {
+                started.send(()).unwrap();
+                hold.recv().unwrap();
+            })
+            .unwrap();
+        running.recv().unwrap();
+        let waiting = pool.submit(|| 2).unwrap();
+        let err = pool.submit(|| 3).unwrap_err();
+        assert_eq!(err.status(), actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        assert_eq!(waiting.await.unwrap(), 2);
     }
 
     fn messages(password: &str, attrs: &UserAttributes<'_>) -> Vec<String> {
