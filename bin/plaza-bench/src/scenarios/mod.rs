@@ -3,6 +3,7 @@
 pub mod gateway;
 pub mod http;
 pub mod idle;
+pub mod mixed;
 pub mod presence;
 pub mod statements;
 pub mod timeline;
@@ -54,6 +55,8 @@ pub enum Scenario {
     TimelineDeep,
     /// N users in one world, 10 moves/s each; one slow reader (issue 14).
     Presence,
+    /// Reads and writes together (90 : 8) with login loops beside them (issue 16).
+    Mixed,
 }
 
 impl Scenario {
@@ -76,6 +79,7 @@ impl Scenario {
             Self::Timeline => "timeline",
             Self::TimelineDeep => "timeline_deep",
             Self::Presence => "presence",
+            Self::Mixed => "mixed",
         }
     }
 
@@ -104,6 +108,9 @@ impl Scenario {
             }
             Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
             Self::Presence => "WS world presence: N users × 10 moves/s, send → user_moved",
+            Self::Mixed => {
+                "90 % list and detail, 8 % replies and posts over the authors, with login loops"
+            }
         }
     }
 
@@ -120,7 +127,7 @@ impl Scenario {
         let authors = settings.authors.max(1);
         match self {
             Self::Health => SeedPlan::default(),
-            Self::List | Self::ListUncached | Self::ListDuringLogin => SeedPlan {
+            Self::List | Self::ListUncached | Self::ListDuringLogin | Self::Mixed => SeedPlan {
                 authors,
                 posts: settings.posts,
                 replies: 0,
@@ -223,6 +230,7 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::Timeline => timeline::timeline(ctx, false).await,
         Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
         Scenario::Presence => presence::presence(ctx).await,
+        Scenario::Mixed => mixed::mixed(ctx).await,
     }
 }
 
