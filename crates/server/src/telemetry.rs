@@ -111,7 +111,10 @@ mod tests {
         assert_eq!(parse(&[]), (AccessLog::On, vec![]));
         assert_eq!(parse(&[("ACCESS_LOG", "OFF")]).0, AccessLog::Off);
         let hundred = NonZeroU64::new(100).unwrap();
-        assert_eq!(parse(&[("ACCESS_LOG", "sampled")]).0, AccessLog::Sampled(hundred));
+        assert_eq!(
+            parse(&[("ACCESS_LOG", "sampled")]).0,
+            AccessLog::Sampled(hundred)
+        );
         let ten = NonZeroU64::new(10).unwrap();
         assert_eq!(
             parse(&[("ACCESS_LOG", "sampled"), ("ACCESS_LOG_SAMPLE", "10")]).0,

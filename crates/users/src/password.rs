@@ -517,7 +517,10 @@ mod tests {
         running.recv().unwrap();
         let waiting = pool.submit(|| 2).unwrap();
         let err = pool.submit(|| 3).unwrap_err();
-        assert_eq!(err.status(), actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            err.status(),
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        );
         release.send(()).unwrap();
         busy.await.unwrap();
         assert_eq!(waiting.await.unwrap(), 2);

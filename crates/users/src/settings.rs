@@ -42,7 +42,9 @@ impl Section for UsersSettings {
 }
 
 fn hash_priority(env: &mut Env<'_>) -> HashPriority {
-    let raw = env.string("PASSWORD_HASH_PRIORITY", "idle").to_ascii_lowercase();
+    let raw = env
+        .string("PASSWORD_HASH_PRIORITY", "idle")
+        .to_ascii_lowercase();
     if raw == "idle" {
         return HashPriority::Idle;
     }

@@ -140,7 +140,11 @@ fn draw(rng: &mut StdRng, target: &Target, author: &Account, posts: &[i64], n: u
     let post = posts[rng.random_range(0..posts.len())];
     if rng.random_range(0..98) < READS_IN_98 {
         if rng.random_bool(0.5) {
-            let page = if rng.random_bool(0.7) { 1 } else { rng.random_range(2..=5) };
+            let page = if rng.random_bool(0.7) {
+                1
+            } else {
+                rng.random_range(2..=5)
+            };
             Next::Read(target.get(&format!("/posts/list/?page={page}"), None))
         } else {
             Next::Read(target.get(&format!("/posts/detail/{post}/"), None))
@@ -186,7 +190,11 @@ async fn connection_loop(
         match outcome {
             Ok(status) if status == expect => {
                 if started >= window.measure {
-                    let hist = if is_read { &mut tally.reads } else { &mut tally.writes };
+                    let hist = if is_read {
+                        &mut tally.reads
+                    } else {
+                        &mut tally.writes
+                    };
                     hist.saturating_record(micros(elapsed));
                 }
             }

@@ -189,7 +189,9 @@ db_test!(async fn every_instance_reads_its_own_writes_at_once(backend) {
 
 #[tokio::test]
 async fn two_cache_handles_see_each_others_invalidations() {
-    let Some(redis) = test_redis_url() else { return };
+    let Some(redis) = test_redis_url() else {
+        return;
+    };
     let prefix = unique_prefix();
     let here = ReadCache::shared(HOUR, Cache::redis(&redis, &prefix).await.unwrap());
     let there = ReadCache::shared(HOUR, Cache::redis(&redis, &prefix).await.unwrap());
@@ -199,11 +201,15 @@ async fn two_cache_handles_see_each_others_invalidations() {
     there.put_list(url.to_owned(), generation, Bytes::from_static(b"[]"));
     let thread_7 = there.post_generation(7).await.unwrap();
     let thread_8 = there.post_generation(8).await.unwrap();
-    assert!(there.list(url, &there.list_generation().await.unwrap()).is_some());
+    assert!(there
+        .list(url, &there.list_generation().await.unwrap())
+        .is_some());
 
     // A reply to thread 7 on the other handle: thread 7 and the lists change, 8 does not.
     here.changed(Change::ThreadAndLists(7)).await;
-    assert!(there.list(url, &there.list_generation().await.unwrap()).is_none());
+    assert!(there
+        .list(url, &there.list_generation().await.unwrap())
+        .is_none());
     assert_ne!(there.post_generation(7).await.unwrap(), thread_7);
     assert_eq!(there.post_generation(8).await.unwrap(), thread_8);
 
@@ -225,7 +231,10 @@ async fn a_page_read_across_a_write_is_not_served_after_it() {
     cache.put_list(url.to_owned(), before.clone(), Bytes::from_static(b"[]"));
     let now = cache.list_generation().await.unwrap();
     assert_ne!(now, before);
-    assert!(cache.list(url, &now).is_none(), "a read that raced the write is not served");
+    assert!(
+        cache.list(url, &now).is_none(),
+        "a read that raced the write is not served"
+    );
 }
 
 #[tokio::test]
@@ -233,6 +242,10 @@ async fn a_zero_ttl_caches_nothing() {
     let cache = ReadCache::new(Duration::ZERO);
     assert!(!cache.enabled());
     let generation = cache.list_generation().await.unwrap();
-    cache.put_list("u".to_owned(), generation.clone(), Bytes::from_static(b"[]"));
+    cache.put_list(
+        "u".to_owned(),
+        generation.clone(),
+        Bytes::from_static(b"[]"),
+    );
     assert!(cache.list("u", &generation).is_none());
 }
