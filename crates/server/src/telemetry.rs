@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use plaza_kernel::config::LogFormat;
 use plaza_kernel::settings::{Env, Section};
+use tracing::subscriber::Interest;
 use tracing::{Level, Metadata};
-use tracing_subscriber::filter::{filter_fn, EnvFilter};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::filter::{dynamic_filter_fn, EnvFilter};
+use tracing_subscriber::layer::{Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
@@ -70,6 +71,24 @@ impl AccessLog {
     }
 }
 
+/// The per-layer filter that applies `access` to the access lines and lets everything else
+/// through (`RUST_LOG` decides about it).
+fn access_filter<S>(access: AccessLog) -> impl Filter<S> {
+    let seen = Arc::new(AtomicU64::new(0));
+    dynamic_filter_fn(move |meta, _| !is_access_line(meta) || access.keeps(&seen))
+        // Sampling decides per event, so only a sampled access line asks every time.
+        .with_callsite_filter(move |meta| {
+            if !is_access_line(meta) {
+                return Interest::always();
+            }
+            match access {
+                AccessLog::On => Interest::always(),
+                AccessLog::Off => Interest::never(),
+                AccessLog::Sampled(_) => Interest::sometimes(),
+            }
+        })
+}
+
 fn is_access_line(meta: &Metadata<'_>) -> bool {
     meta.is_event() && *meta.level() == Level::INFO && meta.target() == ACCESS_TARGET
 }
@@ -78,8 +97,7 @@ fn is_access_line(meta: &Metadata<'_>) -> bool {
 pub fn init(format: LogFormat, access: AccessLog) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,actix_web=warn"));
-    let seen = Arc::new(AtomicU64::new(0));
-    let access = filter_fn(move |meta| !is_access_line(meta) || access.keeps(&seen));
+    let access = access_filter(access);
     let layer = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
@@ -124,6 +142,45 @@ mod tests {
         assert!(problems[0].contains("ACCESS_LOG"), "{problems:?}");
         let (_, problems) = parse(&[("ACCESS_LOG", "sampled"), ("ACCESS_LOG_SAMPLE", "0")]);
         assert!(problems[0].contains("ACCESS_LOG_SAMPLE"), "{problems:?}");
+    }
+
+    /// Access lines (and other events) that reach a layer behind `access_filter(access)`.
+    fn delivered(access: AccessLog, lines: usize) -> (usize, usize) {
+        use std::sync::Mutex;
+        use tracing_subscriber::layer::Context;
+
+        /// (access lines, other events) seen.
+        #[derive(Clone, Default)]
+        struct Count(Arc<Mutex<(usize, usize)>>);
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Count {
+            fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+                let mut count = self.0.lock().unwrap();
+                if is_access_line(event.metadata()) {
+                    count.0 += 1;
+                } else {
+                    count.1 += 1;
+                }
+            }
+        }
+        let count = Count::default();
+        let subscriber =
+            tracing_subscriber::registry().with(count.clone().with_filter(access_filter(access)));
+        tracing::subscriber::with_default(subscriber, || {
+            for _ in 0..lines {
+                tracing::info!(target: "plaza_kernel::http", status = 200, "request");
+                tracing::info!(target: "plaza_kernel::jobs", "something else");
+            }
+        });
+        let seen = *count.0.lock().unwrap();
+        seen
+    }
+
+    #[test]
+    fn the_access_filter_keeps_every_line_none_or_one_in_n() {
+        let every = NonZeroU64::new(4).unwrap();
+        assert_eq!(delivered(AccessLog::On, 12), (12, 12));
+        assert_eq!(delivered(AccessLog::Off, 12), (0, 12));
+        assert_eq!(delivered(AccessLog::Sampled(every), 12), (3, 12));
     }
 
     #[test]
