@@ -18,9 +18,8 @@ pub struct UsersSettings {
     /// `PASSWORD_HASH_THREADS` (default: the number of CPUs): threads that hash and verify
     /// passwords.
     pub hash_threads: usize,
-    /// `PASSWORD_HASH_PRIORITY` (default `idle`): the hashing threads' scheduling — `idle`
-    /// (Linux `SCHED_IDLE`: they run only on CPU time nothing else wants) or a nice value
-    /// `0`–`19`.
+    /// `PASSWORD_HASH_PRIORITY` (default `9`): the hashing threads' scheduling — a nice value
+    /// `0`–`19`, or `idle` (Linux `SCHED_IDLE`: they run only on CPU time nothing else wants).
     pub hash_priority: HashPriority,
 }
 
