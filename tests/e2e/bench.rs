@@ -11,7 +11,7 @@ use plaza_e2e::plaza_bin;
 use serde_json::Value;
 
 /// Every scenario the suite runs, per backend.
-const SCENARIOS: [&str; 16] = [
+const SCENARIOS: [&str; 17] = [
     "health",
     "list",
     "detail",
@@ -28,6 +28,7 @@ const SCENARIOS: [&str; 16] = [
     "timeline",
     "timeline_deep",
     "presence",
+    "mixed",
 ];
 
 /// The `plaza-bench` binary, built like `plaza_bin()` builds `plaza` (same profile dir).
@@ -119,7 +120,11 @@ fn quick_suite_runs_every_scenario_on_every_backend() {
 
         // Cold start and RSS right after it, for both starts.
         let starts = backend["starts"].as_array().unwrap();
-        assert_eq!(starts.len(), 2, "{name}: a cached and an uncached start");
+        assert_eq!(
+            starts.len(),
+            3,
+            "{name}: a cached, an uncached and a mixed start"
+        );
         for start in starts {
             assert!(
                 start["cold_start_ms"].as_f64().unwrap() > 0.0,

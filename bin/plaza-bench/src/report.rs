@@ -212,6 +212,21 @@ fn backend_markdown(md: &mut String, b: &BackendReport) {
             list_p99.map_or_else(|| "—".to_owned(), |p| format!("{p:.2} ms"))
         );
     }
+    if let Some(mixed) = b.scenarios.iter().find(|s| s.name == "mixed") {
+        let x = |k: &str| mixed.summary.extra.get(k).copied().unwrap_or_default();
+        let _ = writeln!(
+            md,
+            "`mixed`: reads {}/s (p50 {:.2} ms, p99 {:.2} ms), writes {}/s (p50 {:.2} ms, p99 {:.2} ms), logins {:.1}/s (p99 {:.0} ms).\n",
+            fmt_rate(x("reads_per_s")),
+            x("read_p50_ms"),
+            x("read_p99_ms"),
+            fmt_rate(x("writes_per_s")),
+            x("write_p50_ms"),
+            x("write_p99_ms"),
+            x("logins_per_s"),
+            x("login_p99_ms"),
+        );
+    }
     ws_table(md, &b.scenarios);
     memory_table(md, b);
     statements_table(md, b.statements.as_ref());

@@ -1,7 +1,8 @@
 //! `plaza-bench suite`: per backend (SQLite always, MySQL when given) start `plaza serve` on
 //! a fresh database → seed → every scenario → stop; restart on the same data with
 //! `POSTS_CACHE_TTL=0` → the uncached reads, statements per request, and last `create` (it
-//! grows the posts table, which would change what the reads before it measure) → stop. Then
+//! grows the posts table, which would change what the reads before it measure) → stop;
+//! restart with the cache → `mixed` (reads and writes together; it writes too) → stop. Then
 //! write `report.json` and `report.md`.
 
 use std::path::{Path, PathBuf};
@@ -240,6 +241,28 @@ async fn run_backend_phases(
         run_on(
             &mut server,
             Scenario::Create,
+            &seed,
+            settings,
+            name,
+            &config.database_url,
+        )
+        .await?,
+    );
+    server.check_alive()?;
+    server.stop().await?;
+
+    // Reads and writes together, with the read cache as deployed.
+    config.env.retain(|(key, _)| key != "POSTS_CACHE_TTL");
+    config.log_path = absolute(&options.out.join(format!("server-{name}-mixed.log")));
+    eprintln!("plaza-bench: {name}: restarting with the cache for the mixed load");
+    let mut server = LocalServer::start(&config).await?;
+    report
+        .starts
+        .push(start_figures("mixed", &server, false, &config));
+    report.scenarios.push(
+        run_on(
+            &mut server,
+            Scenario::Mixed,
             &seed,
             settings,
             name,

@@ -87,7 +87,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    plaza_server::telemetry::init(config.log_format);
+    let access_log = plaza_server::telemetry::AccessLog::from_vars(config.vars());
+    plaza_server::telemetry::init(config.log_format, access_log);
 
     match command {
         Command::Serve { bind } => {

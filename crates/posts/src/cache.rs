@@ -1,41 +1,56 @@
 //! The forum's read cache: list pages (their JSON, keyed by absolute URL, since the page
 //! links are absolute) and post details (with replies), kept for at most `POSTS_CACHE_TTL`.
 //!
-//! Every post or reply write in this process bumps a version that makes every entry stale
-//! at once, and announces it on the Bus topic [`CHANGED_TOPIC`], which the other instances
-//! follow ([`ReadCache::follow`]). An entry records the version it was read under *before* the
-//! read began, so a read racing a write is never served after the write. A user's deletion
-//! is announced the same way by its job ([`crate::user_deletion`]); other writes made outside
-//! the forum's handlers (the nightly recount) show within the TTL.
-//! Detail view counts are not frozen in the cache: see [`crate::views`].
+//! What a write changes is versioned separately: one *generation* for every list page and one
+//! per thread (a post with its replies). A generation is a random token kept in the kernel's
+//! [`Cache`] — Redis when the instances share one, so a write made on one instance is seen by
+//! the next read on any other, or this process's store otherwise. A read fetches the
+//! generation of what it reads (one round trip) *before* it reads, and an entry is served only
+//! while its generation is still the current one; so a read racing a write is never served
+//! after it, and a client reads its own write at once on every instance. What a write
+//! changes ([`Change`]):
+//!
+//! - a new post: the list pages (threads stay cached);
+//! - a reply, a deleted reply, an edited or deleted post: its thread and the list pages;
+//! - an edited reply: its thread only.
+//!
+//! A user's deletion changes the threads and lists its job names ([`crate::user_deletion`]);
+//! other writes made outside the forum's handlers (the nightly recount) show within the TTL. Detail view counts are not frozen in the cache: see
+//! [`crate::views`]. If the generations cannot be read (Redis down), reads go to the database.
 
 use plaza_kernel::sync::lock;
 use std::collections::HashMap;
 use std::future::{ready, Ready};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, FromRequest, HttpRequest};
 use bytes::Bytes;
-use plaza_kernel::bus::RecvError;
-use plaza_kernel::Bus;
+use plaza_kernel::Cache;
 
 use crate::types::PostDetail;
 use crate::views::Snapshot;
 
-/// The Bus topic a forum write is announced on (empty payload), so every instance drops its
-/// cached pages.
-pub const CHANGED_TOPIC: &str = "posts.changed";
-
-/// Entries kept per kind; a full cache drops what is stale, then everything.
+/// Entries kept per kind; a full cache drops what is expired, then everything.
 const MAX_ENTRIES: usize = 4096;
+
+/// The generation key of every list page.
+const LISTS_KEY: &str = "posts:gen:lists";
+
+/// How much longer than an entry a generation key lives. A generation must outlive every entry
+/// read under the previous one: then a key that expires can only make an entry miss.
+const GENERATION_MARGIN: Duration = Duration::from_secs(60);
+
+/// The generation key of thread `id`.
+fn thread_key(id: i64) -> String {
+    format!("posts:gen:post:{id}")
+}
 
 /// Cached list pages and post details; shared by the HTTP workers (app data).
 #[derive(Debug)]
 pub struct ReadCache {
     ttl: Duration,
-    version: AtomicU64,
+    generations: Cache,
     lists: Mutex<HashMap<String, Entry<Bytes>>>,
     posts: Mutex<HashMap<i64, Entry<CachedPost>>>,
 }
@@ -43,19 +58,55 @@ pub struct ReadCache {
 /// A post's detail and the view snapshot taken when it was read.
 pub type CachedPost = (Arc<PostDetail>, Snapshot);
 
+/// The generation of the list pages or of one thread, as read before reading it: the token of
+/// its last write, or none (no write within the generation's lifetime).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generation(Option<String>);
+
+/// What a forum write changed, so only that is invalidated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// A new post: every list page.
+    Lists,
+    /// An edited reply: its thread (post id), not the lists.
+    Thread(i64),
+    /// A reply, a deleted reply, an edited or deleted post: its thread (post id) and the lists.
+    ThreadAndLists(i64),
+}
+
+impl Change {
+    fn lists(self) -> bool {
+        matches!(self, Self::Lists | Self::ThreadAndLists(_))
+    }
+
+    fn thread(self) -> Option<i64> {
+        match self {
+            Self::Lists => None,
+            Self::Thread(id) | Self::ThreadAndLists(id) => Some(id),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry<T> {
-    version: u64,
+    generation: Generation,
     at: Instant,
     value: T,
 }
 
 impl ReadCache {
-    /// A cache whose entries live `ttl`; a zero `ttl` caches nothing.
+    /// A cache whose entries live `ttl`, with this process's own generations (one instance);
+    /// a zero `ttl` caches nothing.
     pub fn new(ttl: Duration) -> Self {
+        Self::shared(ttl, Cache::in_memory())
+    }
+
+    /// A cache whose entries live `ttl`, with its generations in `generations` (the kernel's
+    /// Cache: Redis when instances share one).
+    pub fn shared(ttl: Duration, generations: Cache) -> Self {
         Self {
             ttl,
-            version: AtomicU64::new(0),
+            generations,
             lists: Mutex::new(HashMap::new()),
             posts: Mutex::new(HashMap::new()),
         }
@@ -66,97 +117,105 @@ impl ReadCache {
         !self.ttl.is_zero()
     }
 
-    /// The version to record with what is about to be read.
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
+    /// The current generation of the list pages; `None` when it cannot be read (then the
+    /// page is neither served from nor kept in the cache).
+    pub async fn list_generation(&self) -> Option<Generation> {
+        self.generation(LISTS_KEY).await
     }
 
-    /// The cached body of the list page at `url`.
-    pub fn list(&self, url: &str) -> Option<Bytes> {
+    /// The current generation of thread `id`; `None` when it cannot be read.
+    pub async fn post_generation(&self, id: i64) -> Option<Generation> {
+        self.generation(&thread_key(id)).await
+    }
+
+    async fn generation(&self, key: &str) -> Option<Generation> {
+        match self.generations.get(key).await {
+            Ok(token) => Some(Generation(token)),
+            Err(err) => {
+                tracing::debug!(error = %err, "forum cache generation unavailable; reading the database");
+                None
+            }
+        }
+    }
+
+    /// The cached body of the list page at `url`, if read under `generation`.
+    pub fn list(&self, url: &str, generation: &Generation) -> Option<Bytes> {
         let lists = lock(&self.lists);
         lists
             .get(url)
-            .filter(|e| self.fresh(e))
+            .filter(|e| self.fresh(e, generation))
             .map(|e| e.value.clone())
     }
 
-    /// Keeps the body of the list page at `url`, read under `version`.
-    pub fn put_list(&self, url: String, version: u64, body: Bytes) {
+    /// Keeps the body of the list page at `url`, read under `generation`.
+    pub fn put_list(&self, url: String, generation: Generation, body: Bytes) {
         if self.enabled() {
-            self.put(&self.lists, url, version, body);
+            self.put(&self.lists, url, generation, body);
         }
     }
 
-    /// The cached detail of post `id`, with the view snapshot taken when it was read.
-    pub fn post(&self, id: i64) -> Option<CachedPost> {
+    /// The cached detail of post `id`, with the view snapshot taken when it was read, if read
+    /// under `generation`.
+    pub fn post(&self, id: i64, generation: &Generation) -> Option<CachedPost> {
         let posts = lock(&self.posts);
         posts
             .get(&id)
-            .filter(|e| self.fresh(e))
+            .filter(|e| self.fresh(e, generation))
             .map(|e| e.value.clone())
     }
 
-    /// Keeps the detail of post `id`, read under `version` with `snapshot`.
-    pub fn put_post(&self, id: i64, version: u64, detail: Arc<PostDetail>, snapshot: Snapshot) {
+    /// Keeps the detail of post `id`, read under `generation` with `snapshot`.
+    pub fn put_post(
+        &self,
+        id: i64,
+        generation: Generation,
+        detail: Arc<PostDetail>,
+        snapshot: Snapshot,
+    ) {
         if self.enabled() {
-            self.put(&self.posts, id, version, (detail, snapshot));
+            self.put(&self.posts, id, generation, (detail, snapshot));
         }
     }
 
-    /// Makes every entry stale (a write happened here or in another instance).
+    /// Drops every entry of this instance (the generations are left as they are).
     pub fn invalidate(&self) {
-        self.version.fetch_add(1, Ordering::AcqRel);
         lock(&self.lists).clear();
         lock(&self.posts).clear();
     }
 
-    /// Invalidates this instance's entries and tells the others (best effort: their TTL
-    /// bounds what they serve if the Bus is down).
-    pub async fn announce(&self, bus: Option<&Bus>) {
-        self.invalidate();
-        if let Some(bus) = bus {
-            if let Err(err) = bus.publish(CHANGED_TOPIC, Bytes::new()).await {
-                tracing::warn!(error = %err, "could not announce a forum change");
-            }
+    /// Invalidates what `change` touched, in every instance sharing the generations: drops
+    /// this instance's entries for it and gives each changed scope a new generation. Call it
+    /// after the write committed and before answering. Best effort when the generations
+    /// cannot be written: this instance is right at once, the others within the TTL.
+    pub async fn changed(&self, change: Change) {
+        if !self.enabled() {
+            return;
+        }
+        if change.lists() {
+            lock(&self.lists).clear();
+        }
+        if let Some(id) = change.thread() {
+            lock(&self.posts).remove(&id);
+        }
+        if let Err(err) = bump(&self.generations, self.ttl, change).await {
+            tracing::warn!(error = %err, "could not announce a forum change to the other instances; they see it within POSTS_CACHE_TTL");
         }
     }
 
-    /// Drops this instance's entries whenever another instance announces a write; runs until
-    /// the Bus closes. Spawn it once per process.
-    pub async fn follow(self: Arc<Self>, bus: Bus) {
-        let mut changes = match bus.subscribe(CHANGED_TOPIC).await {
-            Ok(subscription) => subscription,
-            Err(err) => {
-                tracing::warn!(error = %err, "the forum cache cannot follow other instances' writes; entries expire after POSTS_CACHE_TTL");
-                return;
-            }
-        };
-        loop {
-            match changes.recv().await {
-                // A lagged subscriber missed changes: drop everything, as for one.
-                Ok(_) | Err(RecvError::Lagged(_)) => self.invalidate(),
-                Err(RecvError::Closed) => return,
-            }
-        }
-    }
-
-    fn fresh<T>(&self, entry: &Entry<T>) -> bool {
-        entry.version == self.version() && entry.at.elapsed() < self.ttl
+    fn fresh<T>(&self, entry: &Entry<T>, generation: &Generation) -> bool {
+        entry.generation == *generation && entry.at.elapsed() < self.ttl
     }
 
     fn put<K: std::hash::Hash + Eq, T>(
         &self,
         map: &Mutex<HashMap<K, Entry<T>>>,
         key: K,
-        version: u64,
+        generation: Generation,
         value: T,
     ) {
-        if version != self.version() {
-            return; // a write landed during the read
-        }
         let mut map = lock(map);
         if map.len() >= MAX_ENTRIES {
-            map.retain(|_, e| self.fresh(e));
+            map.retain(|_, e| e.at.elapsed() < self.ttl);
             if map.len() >= MAX_ENTRIES {
                 map.clear();
             }
@@ -164,7 +223,7 @@ impl ReadCache {
         map.insert(
             key,
             Entry {
-                version,
+                generation,
                 at: Instant::now(),
                 value,
             },
@@ -172,21 +231,47 @@ impl ReadCache {
     }
 }
 
+/// Gives what `change` touched a new generation in `generations`, so that every instance's
+/// entries read under the old one are stale at once — for a writer without a [`ReadCache`]
+/// (a job; [`ReadCache::changed`] also drops its own entries). `ttl` is `POSTS_CACHE_TTL`.
+pub async fn bump(
+    generations: &Cache,
+    ttl: Duration,
+    change: Change,
+) -> Result<(), plaza_kernel::cache::CacheError> {
+    let ttl = Some(ttl + GENERATION_MARGIN);
+    let lists = async {
+        if change.lists() {
+            let token = plaza_kernel::crypto::random_token(12);
+            generations.set(LISTS_KEY, &token, ttl).await
+        } else {
+            Ok(())
+        }
+    };
+    let thread = async {
+        if let Some(id) = change.thread() {
+            let token = plaza_kernel::crypto::random_token(12);
+            generations.set(&thread_key(id), &token, ttl).await
+        } else {
+            Ok(())
+        }
+    };
+    let (lists, thread) = tokio::join!(lists, thread);
+    lists.and(thread)
+}
+
 /// What a forum write handler holds to announce its change once committed; works (and does
 /// nothing) in an app without a [`ReadCache`].
 #[derive(Debug)]
 pub struct Changes {
     cache: Option<web::Data<ReadCache>>,
-    bus: Option<web::Data<Bus>>,
 }
 
 impl Changes {
-    /// Invalidates the forum's cached reads here and in the other instances.
-    pub async fn announce(&self) {
+    /// Invalidates what `change` touched, here and in the other instances.
+    pub async fn announce(&self, change: Change) {
         if let Some(cache) = &self.cache {
-            cache
-                .announce(self.bus.as_ref().map(|bus| bus.get_ref()))
-                .await;
+            cache.changed(change).await;
         }
     }
 }
@@ -198,7 +283,6 @@ impl FromRequest for Changes {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         ready(Ok(Self {
             cache: req.app_data::<web::Data<ReadCache>>().cloned(),
-            bus: req.app_data::<web::Data<Bus>>().cloned(),
         }))
     }
 }

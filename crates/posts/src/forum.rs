@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use plaza_kernel::domain::{Running, StopFuture};
-use plaza_kernel::{ApiResult, Bus, Db, Services};
+use plaza_kernel::{ApiResult, Cache, Db, Services};
 
 use crate::cache::ReadCache;
 use crate::views::ViewCounter;
@@ -24,10 +24,22 @@ pub struct Forum {
 }
 
 impl Forum {
-    /// A forum whose cache keeps entries for `cache_ttl` (`POSTS_CACHE_TTL`; zero: no cache).
+    /// A forum whose cache keeps entries for `cache_ttl` (`POSTS_CACHE_TTL`; zero: no cache),
+    /// with its generations in this process (one instance).
     pub fn new(cache_ttl: Duration) -> Self {
+        Self::with_cache(ReadCache::new(cache_ttl))
+    }
+
+    /// A forum whose cache keeps entries for `cache_ttl`, with its generations in the
+    /// kernel's `cache` (Redis when instances share one: each reads the others' writes at
+    /// once).
+    pub fn shared(cache_ttl: Duration, cache: Cache) -> Self {
+        Self::with_cache(ReadCache::shared(cache_ttl, cache))
+    }
+
+    fn with_cache(cache: ReadCache) -> Self {
         Self {
-            cache: web::Data::new(ReadCache::new(cache_ttl)),
+            cache: web::Data::new(cache),
             views: web::Data::new(ViewCounter::new()),
         }
     }
@@ -38,10 +50,9 @@ impl Forum {
             .app_data(self.views.clone());
     }
 
-    /// Spawns the tasks: following other instances' writes on `bus`, and writing buffered
-    /// views every `flush_every`. Call once, inside the runtime.
-    pub fn start(&self, db: Db, bus: Bus, flush_every: Duration) {
-        tokio::spawn(self.cache.clone().into_inner().follow(bus));
+    /// Spawns the task writing buffered views every `flush_every`. Call once, inside the
+    /// runtime.
+    pub fn start(&self, db: Db, flush_every: Duration) {
         let forum = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(flush_every);

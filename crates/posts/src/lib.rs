@@ -54,12 +54,8 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| add_counts(counts),
     start: |services| {
         let settings = services.sections.get_or_default::<PostsSettings>();
-        let forum = Forum::new(settings.cache_ttl);
-        forum.start(
-            services.db.get_ref().clone(),
-            services.bus.get_ref().clone(),
-            forum::VIEW_FLUSH_INTERVAL,
-        );
+        let forum = Forum::shared(settings.cache_ttl, services.cache.get_ref().clone());
+        forum.start(services.db.get_ref().clone(), forum::VIEW_FLUSH_INTERVAL);
         Some(Box::new(forum))
     },
     before_user_delete: user_deletion::before_user_delete,

@@ -11,7 +11,7 @@ use plaza_kernel::{
     ApiError, ApiResult, Body, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
-use crate::cache::{CachedPost, Changes, ReadCache};
+use crate::cache::{CachedPost, Change, Changes, Generation, ReadCache};
 use crate::service::{self, requests, CreatedReply, PostFilter};
 use crate::types::{
     PostDetail, PostOut, PostPatch, PostQuery, PostWrite, ReplyEdit, ReplyOut, ReplyPatch,
@@ -41,14 +41,19 @@ pub async fn list_posts(
     page: PageRequest,
     query: ValidQuery<PostQuery>,
 ) -> ApiResult<HttpResponse> {
-    let cache = read_cache(&req);
-    let url = cache.as_ref().map(|_| absolute_url(&req));
-    if let (Some(cache), Some(url)) = (&cache, &url) {
-        if let Some(body) = cache.list(url) {
+    // The generation is read before the page, so a page read across a write is not kept.
+    let cached = match read_cache(&req) {
+        Some(cache) => cache
+            .list_generation()
+            .await
+            .map(|generation| (cache, absolute_url(&req), generation)),
+        None => None,
+    };
+    if let Some((cache, url, generation)) = &cached {
+        if let Some(body) = cache.list(url, generation) {
             return Ok(json(body));
         }
     }
-    let version = cache.as_ref().map(|c| c.version());
     let query = query.into_inner();
     let filter = PostFilter {
         search: query.search,
@@ -60,8 +65,8 @@ pub async fn list_posts(
         .run(move |conn| service::list_posts(conn, &filter, page))
         .await?;
     let body = Bytes::from(serde_json::to_vec(&page).map_err(ApiError::internal)?);
-    if let (Some(cache), Some(url), Some(version)) = (cache, url, version) {
-        cache.put_list(url, version, body.clone());
+    if let Some((cache, url, generation)) = cached {
+        cache.put_list(url, generation, body.clone());
     }
     Ok(json(body))
 }
@@ -99,7 +104,7 @@ pub async fn create_post(
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
     let post = requests::publish_post(&db, caller, body.into_inner()).await?;
-    changes.announce().await;
+    changes.announce(Change::Lists).await;
     Ok(HttpResponse::Created().json(post))
 }
 
@@ -127,8 +132,16 @@ pub async fn get_post(
             .await?;
         return Ok(HttpResponse::Ok().json(post));
     };
-    let cache = read_cache(&req);
-    let cached = cache.as_ref().and_then(|c| c.post(id));
+    let cache = match read_cache(&req) {
+        Some(cache) => cache
+            .post_generation(id)
+            .await
+            .map(|generation| (cache, generation)),
+        None => None,
+    };
+    let cached = cache
+        .as_ref()
+        .and_then(|(cache, generation)| cache.post(id, generation));
     let (mut detail, mut snapshot) = match cached {
         Some(hit) => hit,
         None => read_detail(&db, &views, cache.as_ref(), id).await?,
@@ -148,14 +161,14 @@ pub async fn get_post(
     Ok(HttpResponse::Ok().json(with_views(&detail, count)))
 }
 
-/// Reads post `id` with its view snapshot (no flush in between), and caches it.
+/// Reads post `id` with its view snapshot (no flush in between), and caches it under the
+/// thread's generation read before.
 async fn read_detail(
     db: &Db,
     views: &web::Data<ViewCounter>,
-    cache: Option<&web::Data<ReadCache>>,
+    cache: Option<&(web::Data<ReadCache>, Generation)>,
     id: i64,
 ) -> ApiResult<CachedPost> {
-    let version = cache.map(|c| c.version());
     let counter = views.clone();
     let (detail, snapshot) = db
         .run(move |conn| {
@@ -164,8 +177,8 @@ async fn read_detail(
             Ok((Arc::new(detail), counter.snapshot(id)))
         })
         .await?;
-    if let (Some(cache), Some(version)) = (cache, version) {
-        cache.put_post(id, version, detail.clone(), snapshot);
+    if let Some((cache, generation)) = cache {
+        cache.put_post(id, generation.clone(), detail.clone(), snapshot);
     }
     Ok((detail, snapshot))
 }
@@ -236,7 +249,7 @@ async fn save_post(
     patch: Body<PostPatch>,
 ) -> ApiResult<HttpResponse> {
     let post = requests::edit_post(&db, caller, id, patch).await?;
-    changes.announce().await;
+    changes.announce(Change::ThreadAndLists(id)).await;
     Ok(HttpResponse::Ok().json(post))
 }
 
@@ -260,8 +273,9 @@ pub async fn delete_post(
     changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    requests::remove_post(&db, caller, id.into_inner()).await?;
-    changes.announce().await;
+    let id = id.into_inner();
+    requests::remove_post(&db, caller, id).await?;
+    changes.announce(Change::ThreadAndLists(id)).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -314,8 +328,9 @@ pub async fn create_reply(
     id: web::Path<i64>,
     body: ValidJson<ReplyWrite>,
 ) -> ApiResult<HttpResponse> {
-    let created = requests::publish_reply(&db, caller, id.into_inner(), body.into_inner()).await?;
-    changes.announce().await;
+    let id = id.into_inner();
+    let created = requests::publish_reply(&db, caller, id, body.into_inner()).await?;
+    changes.announce(Change::ThreadAndLists(id)).await;
     announce_reply(&req, &created).await;
     Ok(HttpResponse::Created().json(created.reply))
 }
@@ -401,7 +416,8 @@ async fn save_reply(
     patch: Body<ReplyPatch>,
 ) -> ApiResult<HttpResponse> {
     let reply = requests::edit_reply(&db, caller, id, patch).await?;
-    changes.announce().await;
+    // A reply's text is not on the list pages.
+    changes.announce(Change::Thread(reply.post_id)).await;
     Ok(HttpResponse::Ok().json(reply))
 }
 
@@ -425,8 +441,8 @@ pub async fn delete_reply(
     changes: Changes,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    requests::remove_reply(&db, caller, id.into_inner()).await?;
-    changes.announce().await;
+    let post_id = requests::remove_reply(&db, caller, id.into_inner()).await?;
+    changes.announce(Change::ThreadAndLists(post_id)).await;
     Ok(HttpResponse::NoContent().finish())
 }
 

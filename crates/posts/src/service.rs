@@ -595,8 +595,8 @@ pub fn update_reply(
 }
 
 /// Deletes a reply: a tombstone when others answered it, gone otherwise (and its parent with
-/// it when that was a tombstone waiting for its last answer to go).
-pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
+/// it when that was a tombstone waiting for its last answer to go). Answers the post's id.
+pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<i64> {
     let reply = live_reply(conn, id)?;
     ensure_can_edit(caller, reply.author_id, "reply")?;
     // The post first, as when replying: one lock order for every reply write.
@@ -629,7 +629,7 @@ pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()
         &format!("deleted reply {id} of user {}", reply.author_id),
         serde_json::json!({"reply_id": id, "post_id": reply.post_id, "author_id": reply.author_id}),
     )?;
-    Ok(())
+    Ok(reply.post_id)
 }
 
 /// The forum's writes as a request makes them: each picks its own transaction (or none), so
@@ -707,8 +707,8 @@ pub mod requests {
             .await
     }
 
-    /// Deletes a reply (author or moderator), in one transaction.
-    pub async fn remove_reply(db: &Db, caller: Caller, id: i64) -> ApiResult<()> {
+    /// Deletes a reply (author or moderator), in one transaction; answers the post's id.
+    pub async fn remove_reply(db: &Db, caller: Caller, id: i64) -> ApiResult<i64> {
         db.transaction(move |conn| super::delete_reply(conn, &caller, id))
             .await
     }

@@ -8,7 +8,8 @@ use plaza_kernel::settings::{Env, Section};
 #[derive(Clone, Debug)]
 pub struct PostsSettings {
     /// `POSTS_CACHE_TTL` (default 1 s): how long the forum's read cache may serve a list page
-    /// or a post (writes invalidate it at once; this bounds what other instances see). `0`
+    /// or a post (a forum write invalidates what it changed at once, on every instance; this
+    /// bounds how late writes made elsewhere, such as a deleted user's cascade, show). `0`
     /// turns it off.
     pub cache_ttl: Duration,
 }

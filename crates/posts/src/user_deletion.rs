@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -18,7 +17,10 @@ use plaza_kernel::jobs::{enqueue, Job, JobContext, JobError, JobOptions, JobRegi
 use plaza_kernel::schema::{post_tags, posts, replies};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::CHANGED_TOPIC;
+use plaza_kernel::settings::Sections;
+
+use crate::cache::{bump, Change};
+use crate::settings::PostsSettings;
 
 /// Brings the forum up to date after an account's deletion.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,14 +127,21 @@ fn remove_orphan_tombstones(conn: &mut DbConn, list: &str) -> QueryResult<()> {
 /// Registers the handler of [`UserDeleted`].
 pub fn register_jobs(registry: &mut JobRegistry) {
     registry.handle(|ctx: JobContext, job: UserDeleted| async move {
+        let threads = job.threads.clone();
         ctx.db
             .run(move |conn| Ok(bring_up_to_date(conn, &job)?))
             .await?;
-        // Every instance drops its cached pages, as after a forum write.
-        ctx.bus
-            .publish(CHANGED_TOPIC, Bytes::new())
-            .await
-            .map_err(|e| JobError::retry(e.to_string()))?;
+        // Every instance's cached lists (the user's posts left them) and the threads the user
+        // replied in are stale from now on, as after a forum write.
+        let ttl = Sections::from_vars(ctx.config.shared_vars())
+            .get_or_default::<PostsSettings>()
+            .cache_ttl;
+        let changes = std::iter::once(Change::Lists).chain(threads.into_iter().map(Change::Thread));
+        for change in changes {
+            bump(&ctx.cache, ttl, change)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
+        }
         Ok(())
     });
 }

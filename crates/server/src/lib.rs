@@ -56,12 +56,17 @@ pub fn counts(services: &Services) -> Counts {
     domain::counts(DOMAINS, services)
 }
 
-/// The problems in every domain's settings section, one line each (for `Config::load_with`,
+/// The problems in every domain's settings section and the server's own (`ACCESS_LOG`), one
+/// line each (for `Config::load_with`,
 /// so a start reports the kernel's and the domains' problems together).
 pub fn settings_problems(vars: &std::collections::HashMap<String, String>) -> Vec<String> {
-    domain::parse_settings(DOMAINS, vars)
+    let mut problems = domain::parse_settings(DOMAINS, vars)
         .err()
-        .map_or_else(Vec::new, |e| e.0)
+        .map_or_else(Vec::new, |e| e.0);
+    let mut env = plaza_kernel::settings::Env::new(vars);
+    <telemetry::AccessLog as plaza_kernel::settings::Section>::from_env(&mut env);
+    problems.extend(env.take_problems());
+    problems
 }
 
 /// Every domain's settings section, parsed from the variables `config` was read from; every

@@ -38,8 +38,8 @@ pub use sessions::{ClientInfo, Sessions, TokenPair};
 pub use settings::UsersSettings;
 pub use values::{Email, Username};
 
-/// Accounts, as a Plaza server mounts them: `BCRYPT_COST`, `/api/v1/users/`, and the
-/// `users` count of `system/status`.
+/// Accounts, as a Plaza server mounts them: `BCRYPT_COST` and the password hashing threads,
+/// `/api/v1/users/`, and the `users` count of `system/status`.
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "users",
     settings: |env, sections| sections.parse::<UsersSettings>(env),
@@ -47,7 +47,11 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     openapi: <ApiDoc as OpenApi>::openapi,
     jobs: |_| {},
     counts: |counts, _| model::add_counts(counts),
-    start: |_| None,
+    start: |services| {
+        let settings = services.sections.get_or_default::<UsersSettings>();
+        password::HashingPool::configure(settings.hash_threads, settings.hash_priority);
+        None
+    },
     before_user_delete: |_, _| Ok(()),
 };
 

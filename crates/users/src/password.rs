@@ -237,56 +237,135 @@ fn dummy_hash(cost: u32) -> String {
 }
 
 /// Runs password hashing work `f` on the hashing threads and waits for it without holding an
-/// async worker. There are as many threads as the machine has CPUs less one (at least one),
-/// and they run at a lower priority (nice 9): a burst of logins queues here and yields the CPU
-/// to the HTTP workers instead of taking every core from them. Unloaded, a hash runs at full
-/// speed; on a saturated machine it runs at about a tenth of a core per thread.
+/// async worker. By default there is one thread per CPU, so logins per second scale with the
+/// cores, at nice 9: the HTTP workers preempt them and get most of a contended core, so reads
+/// keep their latency during a burst of logins, while an otherwise idle machine hashes at
+/// full speed on every core (`PASSWORD_HASH_THREADS`, `PASSWORD_HASH_PRIORITY`; see
+/// [`HashingPool::configure`]).
+/// At most [`QUEUED_PER_THREAD`] jobs per thread wait; past that the answer is 503 with
+/// `Retry-After` instead of a queue that grows for as long as the burst lasts.
 pub async fn hashing<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job: HashJob = Box::new(move || {
-        // The caller may have gone (client disconnected): nothing to tell.
-        let _ = done.send(f());
-    });
-    hashing_queue()
-        .send(job)
-        .map_err(|_| ApiError::internal("the password hashing threads stopped"))?;
-    result
-        .await
-        .map_err(|_| ApiError::internal("a password hashing job was lost"))
+    HashingPool::global().run(f).await
+}
+
+/// Jobs that may wait per hashing thread (at the production cost, about 8 s of work for all
+/// of them on a machine that hashes 4 a second per core).
+pub const QUEUED_PER_THREAD: usize = 32;
+
+/// How the hashing threads are scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashPriority {
+    /// Linux `SCHED_IDLE` (elsewhere the lowest priority): only CPU time nothing else wants.
+    /// Reads keep all of a saturated machine, and logins wait until it has a moment.
+    Idle,
+    /// `SCHED_OTHER` at this nice value (0–19): a share of a contended core.
+    Nice(u8),
+}
+
+impl Default for HashPriority {
+    /// Nice 9: the HTTP workers get ~90 % of a contended core and logins still progress
+    /// (under `SCHED_IDLE`, a read load that saturates the machine stopped them outright).
+    fn default() -> Self {
+        Self::Nice(9)
+    }
+}
+
+/// One hashing thread per CPU.
+pub fn default_hash_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 type HashJob = Box<dyn FnOnce() + Send>;
 
-fn hashing_queue() -> &'static std::sync::mpsc::Sender<HashJob> {
-    static QUEUE: OnceLock<std::sync::mpsc::Sender<HashJob>> = OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let (queue, jobs) = std::sync::mpsc::channel::<HashJob>();
+/// Threads that run hashing jobs at a lower priority, fed from a bounded queue.
+#[derive(Debug, Clone)]
+pub struct HashingPool {
+    queue: std::sync::mpsc::SyncSender<HashJob>,
+}
+
+static GLOBAL_POOL: OnceLock<HashingPool> = OnceLock::new();
+
+impl HashingPool {
+    /// The process's pool: [`HashingPool::configure`]d at start, else one thread per CPU at
+    /// the default priority (nice 9); [`QUEUED_PER_THREAD`] waiting jobs per thread.
+    pub fn global() -> &'static Self {
+        GLOBAL_POOL.get_or_init(|| Self::start(default_hash_threads(), HashPriority::default()))
+    }
+
+    /// Starts the process's pool with `threads` threads at `priority` (the users domain does
+    /// it at start from its settings); does nothing if it is already running.
+    pub fn configure(threads: usize, priority: HashPriority) {
+        let _ = GLOBAL_POOL.get_or_init(|| Self::start(threads, priority));
+    }
+
+    /// Starts `threads` threads (at least one) at `priority`, with room for
+    /// [`QUEUED_PER_THREAD`] waiting jobs each.
+    pub fn start(threads: usize, priority: HashPriority) -> Self {
+        let threads = threads.max(1);
+        Self::with_capacity(threads, priority, threads * QUEUED_PER_THREAD)
+    }
+
+    /// Starts `threads` threads (at least one) at `priority` with room for `capacity`
+    /// waiting jobs.
+    pub fn with_capacity(threads: usize, priority: HashPriority, capacity: usize) -> Self {
+        let (queue, jobs) = std::sync::mpsc::sync_channel::<HashJob>(capacity);
         let jobs = std::sync::Arc::new(Mutex::new(jobs));
-        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        for n in 0..cpus.saturating_sub(1).max(1) {
+        for n in 0..threads.max(1) {
             let jobs = jobs.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("plaza-hash-{n}"))
-                .spawn(move || run_hashing_thread(&jobs));
+                .spawn(move || run_hashing_thread(&jobs, priority));
             if let Err(err) = spawned {
                 tracing::error!(error = %err, "could not start a password hashing thread");
             }
         }
-        queue
-    })
+        Self { queue }
+    }
+
+    /// Runs `f` on one of the pool's threads; 503 when the queue is full.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(f)?
+            .await
+            .map_err(|_| ApiError::internal("a password hashing job was lost"))
+    }
+
+    /// Queues `f` at once (503 when the queue is full); the receiver gets its result.
+    fn submit<T, F>(&self, f: F) -> Result<tokio::sync::oneshot::Receiver<T>, ApiError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: HashJob = Box::new(move || {
+            // The caller may have gone (client disconnected): nothing to tell.
+            let _ = done.send(f());
+        });
+        self.queue.try_send(job).map_err(|err| match err {
+            std::sync::mpsc::TrySendError::Full(_) => ApiError::unavailable(
+                "Too many sign-ins at once; retry shortly.",
+                "the password hashing queue is full",
+            )
+            .with_retry_after(1),
+            std::sync::mpsc::TrySendError::Disconnected(_) => {
+                ApiError::internal("the password hashing threads stopped")
+            }
+        })?;
+        Ok(result)
+    }
 }
 
-fn run_hashing_thread(jobs: &Mutex<std::sync::mpsc::Receiver<HashJob>>) {
-    use thread_priority::{set_current_thread_priority, ThreadPriority, ThreadPriorityValue};
-    // 25 of 0–99 maps to nice 9 on Linux; lowering one's own priority needs no privilege.
-    if let Ok(value) = ThreadPriorityValue::try_from(25u8) {
-        if let Err(err) = set_current_thread_priority(ThreadPriority::Crossplatform(value)) {
-            tracing::debug!(error = ?err, "password hashing keeps the normal priority");
-        }
+fn run_hashing_thread(jobs: &Mutex<std::sync::mpsc::Receiver<HashJob>>, priority: HashPriority) {
+    // Lowering one's own priority needs no privilege.
+    if let Err(err) = lower_priority(priority) {
+        tracing::debug!(error = ?err, "password hashing keeps the normal priority");
     }
     loop {
         let job = match jobs.lock() {
@@ -297,6 +376,43 @@ fn run_hashing_thread(jobs: &Mutex<std::sync::mpsc::Receiver<HashJob>>) {
         // A panicking job drops its sender (the caller gets an error); the thread goes on.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
     }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn lower_priority(priority: HashPriority) -> Result<(), thread_priority::Error> {
+    use thread_priority::unix::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadSchedulePolicy,
+    };
+    use thread_priority::ThreadPriority;
+    let (policy, priority) = match priority {
+        HashPriority::Idle => (NormalThreadSchedulePolicy::Idle, ThreadPriority::Min),
+        HashPriority::Nice(nice) => (NormalThreadSchedulePolicy::Other, crossplatform(nice)?),
+    };
+    set_thread_priority_and_policy(
+        thread_native_id(),
+        priority,
+        ThreadSchedulePolicy::Normal(policy),
+    )
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn lower_priority(priority: HashPriority) -> Result<(), thread_priority::Error> {
+    use thread_priority::{set_current_thread_priority, ThreadPriority};
+    let priority = match priority {
+        HashPriority::Idle => ThreadPriority::Min,
+        HashPriority::Nice(nice) => crossplatform(nice)?,
+    };
+    set_current_thread_priority(priority)
+}
+
+/// The crate's 0–99 priority that maps to nice `nice` (0–19) on Linux: 25 is nice 9, 1 is 19.
+fn crossplatform(nice: u8) -> Result<thread_priority::ThreadPriority, thread_priority::Error> {
+    let value = ((19 - u32::from(nice.min(19))) * 99 + 40) / 40;
+    let value = u8::try_from(value).unwrap_or(99);
+    let value = thread_priority::ThreadPriorityValue::try_from(value)
+        .map_err(|_| thread_priority::Error::Priority("not a priority from 0 to 99"))?;
+    Ok(thread_priority::ThreadPriority::Crossplatform(value))
 }
 
 /// [`hash_password`] on the hashing threads ([`hashing`]).
@@ -360,6 +476,15 @@ mod tests {
         after.split(' ').nth(16).unwrap().parse().unwrap()
     }
 
+    /// The scheduling policy of the calling thread (field 41 of /proc/thread-self/stat; 5 is
+    /// `SCHED_IDLE`).
+    #[cfg(target_os = "linux")]
+    fn own_policy() -> i64 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 2..];
+        after.split(' ').nth(38).unwrap().parse().unwrap()
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn hashing_runs_on_lower_priority_threads() {
@@ -369,7 +494,7 @@ mod tests {
         })
         .await
         .unwrap();
-        // Nice 9, unless the whole test process already runs nicer than that.
+        // Nice 9 by default, unless the whole test process already runs nicer than that.
         assert_eq!(nice, own_nice().max(9));
         assert!(name.unwrap().starts_with("plaza-hash-"));
         let hash = hash_password_async("Tr1cky-Horse-77".into(), 4)
@@ -378,6 +503,38 @@ mod tests {
         assert!(verify_password_async("Tr1cky-Horse-77".into(), hash)
             .await
             .unwrap());
+
+        // Another nice value, and SCHED_IDLE.
+        let pool = HashingPool::start(1, HashPriority::Nice(15));
+        let (nice, policy) = pool.run(|| (own_nice(), own_policy())).await.unwrap();
+        assert_eq!(nice, own_nice().max(15));
+        assert_eq!(policy, 0, "SCHED_OTHER");
+        let pool = HashingPool::start(1, HashPriority::Idle);
+        assert_eq!(pool.run(own_policy).await.unwrap(), 5, "SCHED_IDLE");
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_answers_503_instead_of_waiting() {
+        let pool = HashingPool::with_capacity(1, HashPriority::Nice(9), 1);
+        let (started, running) = std::sync::mpsc::channel();
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        // One job holds the only thread, one waits in the queue; the next one is refused.
+        let busy = pool
+            .submit(move || {
+                started.send(()).unwrap();
+                hold.recv().unwrap();
+            })
+            .unwrap();
+        running.recv().unwrap();
+        let waiting = pool.submit(|| 2).unwrap();
+        let err = pool.submit(|| 3).unwrap_err();
+        assert_eq!(
+            err.status(),
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE
+        );
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        assert_eq!(waiting.await.unwrap(), 2);
     }
 
     fn messages(password: &str, attrs: &UserAttributes<'_>) -> Vec<String> {

@@ -106,7 +106,8 @@ fn list_load(ctx: Ctx<'_>) -> HttpLoad {
     get_load(ctx, ctx.target.get(LIST_PATH, None))
 }
 
-pub(crate) fn login_load(ctx: Ctx<'_>) -> anyhow::Result<HttpLoad> {
+/// `POST /users/login/` over `login_connections` connections, one seeded author each.
+pub fn login_load(ctx: Ctx<'_>) -> anyhow::Result<HttpLoad> {
     anyhow::ensure!(!ctx.seed.authors.is_empty(), "no users were seeded");
     let connections = ctx.settings.login_connections.max(1);
     let requests = (0..connections)

@@ -3,6 +3,7 @@
 pub mod gateway;
 pub mod http;
 pub mod idle;
+pub mod mixed;
 pub mod presence;
 pub mod soak;
 pub mod statements;
@@ -55,6 +56,8 @@ pub enum Scenario {
     TimelineDeep,
     /// N users in one world, 10 moves/s each; one slow reader (issue 14).
     Presence,
+    /// Reads and writes together (90 : 8) with login loops beside them (issue 16).
+    Mixed,
     /// Reads, paced writes, logins and a paced relay for `--duration` (minutes), the server's
     /// memory and descriptors sampled every 10 s; not in the suite (`make soak`).
     Soak,
@@ -80,6 +83,7 @@ impl Scenario {
             Self::Timeline => "timeline",
             Self::TimelineDeep => "timeline_deep",
             Self::Presence => "presence",
+            Self::Mixed => "mixed",
             Self::Soak => "soak",
         }
     }
@@ -109,6 +113,9 @@ impl Scenario {
             }
             Self::TimelineDeep => "the same timeline after a cursor near its oldest end",
             Self::Presence => "WS world presence: N users × 10 moves/s, send → user_moved",
+            Self::Mixed => {
+                "90 % list and detail, 8 % replies and posts over the authors, with login loops"
+            }
             Self::Soak => "reads, 50 writes/s, logins and a 30 fps relay; RSS and fds every 10 s",
         }
     }
@@ -126,7 +133,7 @@ impl Scenario {
         let authors = settings.authors.max(1);
         match self {
             Self::Health => SeedPlan::default(),
-            Self::List | Self::ListUncached | Self::ListDuringLogin => SeedPlan {
+            Self::List | Self::ListUncached | Self::ListDuringLogin | Self::Mixed => SeedPlan {
                 authors,
                 posts: settings.posts,
                 replies: 0,
@@ -234,6 +241,7 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::Timeline => timeline::timeline(ctx, false).await,
         Scenario::TimelineDeep => timeline::timeline(ctx, true).await,
         Scenario::Presence => presence::presence(ctx).await,
+        Scenario::Mixed => mixed::mixed(ctx).await,
         Scenario::Soak => soak::soak(ctx).await,
     }
 }

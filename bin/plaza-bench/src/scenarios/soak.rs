@@ -2,6 +2,8 @@
 //! WebSocket relay — while the server's resident memory and open file descriptors are sampled
 //! every [`SAMPLE_EVERY`]. It answers whether they stay flat, and counts every error.
 //!
+//! One connection logs in over and over (at the production cost, a few logins a second).
+//!
 //! Not part of the suite (its default window is minutes): `make soak` starts a release server
 //! and runs `plaza-bench run soak --duration 600s` against it. Writes are paced
 //! ([`WRITES_PER_S`]) so the database grows as a busy forum's does, not as fast as the disk
@@ -64,7 +66,9 @@ pub async fn soak(ctx: Ctx<'_>) -> anyhow::Result<RunStats> {
         ],
         expect: 200,
     };
-    let logins = super::http::login_load(ctx)?;
+    // One login loop: logins are part of the mix, not a storm (that is `list_during_login`).
+    let mut logins = super::http::login_load(ctx)?;
+    logins.connections = 1;
     let (reads, logins, writes, relay, samples) = tokio::join!(
         run_http(ctx.target, &reads, window),
         run_http(ctx.target, &logins, window),
@@ -207,7 +211,8 @@ async fn paced_writes(ctx: Ctx<'_>, window: Window) -> Writes {
         }
         let author = &ctx.seed.authors[n % ctx.seed.authors.len()];
         let request = if n % 2 == 0 {
-            let body = json!({"title": format!("Soak post {n}"), "content": "Written by the soak."});
+            let body =
+                json!({"title": format!("Soak post {n}"), "content": "Written by the soak."});
             ctx.target
                 .post_json("/posts/create/", Some(&author.token), &body.to_string())
         } else {
@@ -256,8 +261,17 @@ mod tests {
     #[test]
     fn settling_is_flat_and_a_trend_is_not() {
         assert!(Verdict::of(&[at(80.0, 40), at(90.0, 44), at(88.0, 42)]).flat);
-        assert!(!Verdict::of(&[at(80.0, 40), at(120.0, 40)]).flat, "memory grew by half");
-        assert!(!Verdict::of(&[at(80.0, 40), at(80.0, 400)]).flat, "descriptors leaked");
-        assert!(!Verdict::of(&[at(80.0, 40)]).flat, "one sample proves nothing");
+        assert!(
+            !Verdict::of(&[at(80.0, 40), at(120.0, 40)]).flat,
+            "memory grew by half"
+        );
+        assert!(
+            !Verdict::of(&[at(80.0, 40), at(80.0, 400)]).flat,
+            "descriptors leaked"
+        );
+        assert!(
+            !Verdict::of(&[at(80.0, 40)]).flat,
+            "one sample proves nothing"
+        );
     }
 }

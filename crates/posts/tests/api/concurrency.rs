@@ -99,3 +99,85 @@ db_test!(async fn parallel_retagging_and_deleting_keep_usage_exact(backend) {
         vec![("alpha".to_owned(), 0), ("beta".to_owned(), 6), ("gamma".to_owned(), 6)]
     );
 });
+
+db_test!(async fn concurrent_writes_under_cached_reads_keep_counts_search_and_read_your_write(backend) {
+    use std::time::Duration;
+    let forum = plaza_posts::Forum::new(Duration::from_secs(3600));
+    let app = plaza_kernel::testing::TestApp::builder(backend)
+        .users(plaza_users::testing::create_test_user)
+        .configure(plaza_posts::configure)
+        .configure(move |cfg| forum.register(cfg))
+        .build()
+        .await;
+    let alice = app.create_user("alice").await;
+    let mut users = Vec::new();
+    for i in 0..5 {
+        users.push(app.create_user(&format!("user{i}")).await);
+    }
+    let pid = id(&post(&app, &alice, "Busy thread", "Reply all at once.", &[]).await);
+    let detail = format!("/api/v1/posts/{pid}/");
+
+    // Each writer replies (or posts), then reads at once and must see its own write, while
+    // readers keep the list and the thread cached.
+    let replies = (0..40).map(|i| {
+        let (app, user, detail) = (&app, &users[i % users.len()], detail.clone());
+        async move {
+            let res = app.post(&format!("/api/v1/posts/{pid}/replies/"))
+                .bearer_auth(&user.access)
+                .json(&json!({"content": format!("reply {i}")}))
+                .send().await.unwrap();
+            assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+            let reply_id = id(&res.json::<Value>().await.unwrap());
+            let read = get_json(app, &detail).await;
+            assert!(
+                read["replies"].as_array().unwrap().iter().any(|r| id(r) == reply_id),
+                "reply {reply_id} not read back at once"
+            );
+        }
+    });
+    let posts = (0..20).map(|i| {
+        let (app, user) = (&app, &users[i % users.len()]);
+        async move {
+            let res = app.post("/api/v1/posts/")
+                .bearer_auth(&user.access)
+                .json(&json!({"title": format!("crowded {i}"), "content": "zebracorn"}))
+                .send().await.unwrap();
+            assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+            let post_id = id(&res.json::<Value>().await.unwrap());
+            let page = get_json(app, "/api/v1/posts/?page_size=100").await;
+            assert!(
+                page["results"].as_array().unwrap().iter().any(|p| id(p) == post_id),
+                "post {post_id} not listed at once"
+            );
+        }
+    });
+    let readers = (0..40).map(|i| {
+        let (app, detail) = (&app, detail.clone());
+        async move {
+            let path = if i % 2 == 0 { "/api/v1/posts/".to_owned() } else { detail };
+            get_json(app, &path).await;
+        }
+    });
+    type Task<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + 'a>>;
+    let mut tasks: Vec<Task<'_>> = Vec::new();
+    for task in replies {
+        tasks.push(Box::pin(task));
+    }
+    for task in posts {
+        tasks.push(Box::pin(task));
+    }
+    for task in readers {
+        tasks.push(Box::pin(task));
+    }
+    join_all(tasks).await;
+
+    let read = get_json(&app, &detail).await;
+    assert_eq!(read["reply_count"], 40);
+    assert_eq!(read["replies"].as_array().unwrap().len(), 40);
+    let page = get_json(&app, "/api/v1/posts/?page_size=100").await;
+    assert_eq!(page["count"], 21);
+    let busy = page["results"].as_array().unwrap().iter().find(|p| id(p) == pid).unwrap();
+    assert_eq!(busy["reply_count"], 40);
+    let found = get_json(&app, "/api/v1/posts/?search=zebracorn&page_size=100").await;
+    assert_eq!(found["count"], 20);
+});
