@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use plaza_e2e::proxy::TcpProxy;
-use plaza_e2e::{MysqlDb, Plaza};
+use plaza_e2e::{post_as, MysqlDb, Plaza};
 use plaza_kernel::testing::WsClient;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -334,20 +334,6 @@ async fn sigterm_lets_an_in_flight_request_finish_and_then_exits_cleanly() {
     let stored: Value = res.json().await.unwrap();
     assert_eq!(stored["size"], "first half, second half".len(), "{stored}");
     assert!(plaza.stop().success(), "{}", plaza.logs());
-}
-
-/// `POST path` as `who` with a JSON body; the status and the body.
-async fn post_as(plaza: &Plaza, who: &plaza_e2e::Account, path: &str, body: Value) -> (u16, Value) {
-    let res = plaza
-        .client
-        .post(plaza.url(path))
-        .bearer_auth(&who.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

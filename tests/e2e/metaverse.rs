@@ -2,24 +2,11 @@
 //! socket (moves, chat, an object placed over REST, a disconnect), on one process, then on two
 //! `plaza serve` processes sharing MySQL and Redis.
 
-use plaza_e2e::{register, Account, MysqlDb, Plaza};
+use plaza_e2e::{post_as as post, register, Account, MysqlDb, Plaza};
 use plaza_kernel::testing::WsClient;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const SECRET: &str = "e2e-metaverse-secret-0123456789abcdefghijklmnop";
-
-async fn post(plaza: &Plaza, who: &Account, path: &str, body: Value) -> (u16, Value) {
-    let res = plaza
-        .client
-        .post(plaza.url(path))
-        .bearer_auth(&who.token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
 
 async fn ticket(plaza: &Plaza, who: &Account) -> String {
     let (status, body) = post(plaza, who, "/api/v1/auth/ws-ticket/", json!({})).await;

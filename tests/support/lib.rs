@@ -76,6 +76,26 @@ pub struct Account {
     pub token: String,
 }
 
+/// `POST path` on `plaza` as `who` with a JSON body: the status and the JSON body (`null` when
+/// there is none).
+pub async fn post_as(
+    plaza: &Plaza,
+    who: &Account,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = plaza
+        .client
+        .post(plaza.url(path))
+        .bearer_auth(&who.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// Registers `name` (`<name>@example.com`, [`PASSWORD`]) through the API, as a client would.
 pub async fn register(plaza: &Plaza, name: &str) -> Account {
     let res = plaza

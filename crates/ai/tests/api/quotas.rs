@@ -10,6 +10,22 @@ use serde_json::{json, Value};
 use crate::fakes::FakeOpenAi;
 use crate::support::{ask, builder, complete};
 
+/// `chat/send/` as `user` is refused with 429 `throttled` (the API's shape, not OpenAI's).
+async fn assert_chat_send_throttled(
+    app: &plaza_kernel::testing::TestApp,
+    user: &plaza_kernel::testing::TestUser,
+) {
+    let res = app
+        .post("/api/v1/ai/chat/send/")
+        .bearer_auth(&user.access)
+        .json(&json!({"message": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "throttled");
+}
+
 async fn quota_rules(backend: TestBackend, redis: bool) {
     let fake = FakeOpenAi::start().await;
     let mut app = builder(backend, &fake)
@@ -58,15 +74,7 @@ async fn quota_rules(backend: TestBackend, redis: bool) {
         "refused before the upstream"
     );
     // The same quota on every AI path.
-    let res = app
-        .post("/api/v1/ai/chat/send/")
-        .bearer_auth(&alice.access)
-        .json(&json!({"message": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 429);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "throttled");
+    assert_chat_send_throttled(&app, &alice).await;
     let res = app
         .post("/posts/chat/")
         .bearer_auth(&alice.access)
@@ -141,15 +149,7 @@ db_test!(async fn calls_per_user_are_throttled_on_every_ai_path(backend) {
     let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     assert_eq!(res.json::<Value>().await.unwrap()["error"]["type"], "rate_limit_exceeded");
-    let res = app
-        .post("/api/v1/ai/chat/send/")
-        .bearer_auth(&alice.access)
-        .json(&json!({"message": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 429);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "throttled");
+    assert_chat_send_throttled(&app, &alice).await;
     assert_eq!(fake.bodies().len(), upstream_calls, "refused before the upstream");
     // Counted per user: bob still has his.
     assert_eq!(complete(&app, &bob, &ask("echo", "b")).await.status(), 200);
