@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod accounting;
+pub mod admin;
 pub mod call;
 pub mod forum;
 pub mod gateway;
@@ -64,6 +65,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
             })
     },
     start: state::start,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints (the forum's `/posts/chat/` is

@@ -44,6 +44,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     jobs: register_jobs,
     counts: |counts, _| counts,
     start: |_| None,
+    admin: plaza_kernel::admin::Admin::NONE,
 };
 
 use routes::{api_keys as keys, auth, email, sessions as session_routes, two_factor as tfa};

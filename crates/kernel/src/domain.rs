@@ -3,7 +3,7 @@
 //! Each domain crate exports one [`Domain`] — a `const` describing everything it contributes:
 //! its settings section, routes, OpenAPI document, jobs and periodic jobs, counts for
 //! `system/status` and user stats, and the per-process state it starts with the server and
-//! flushes at shutdown. Every field is required, so a domain cannot forget one: a domain with
+//! flushes at shutdown, and what it shows in the staff console ([`crate::admin`]). Every field is required, so a domain cannot forget one: a domain with
 //! no jobs says so (`jobs: |_| {}`). The server keeps a list of domains and loops over it;
 //! adding a domain is one line there.
 //!
@@ -26,6 +26,7 @@
 //!     jobs: |_| {},
 //!     counts: |counts, _| counts,
 //!     start: |_| None,
+//!     admin: plaza_kernel::admin::Admin::NONE,
 //! };
 //! # assert_eq!(DOMAIN.name, "widgets");
 //! ```
@@ -62,6 +63,8 @@ pub struct Domain {
     /// Starts its per-process state (caches, buffers, flushers) with the server; `None` when
     /// it has none. Called once per process, after the services are connected.
     pub start: fn(&Services) -> Option<Box<dyn Running>>,
+    /// Its models, charts and figures in the staff console (`Admin::NONE` when it has none).
+    pub admin: crate::admin::Admin,
 }
 
 impl std::fmt::Debug for Domain {

@@ -50,6 +50,7 @@ pub const DOMAIN: Domain = Domain {
     jobs: register_jobs,
     counts: |counts, _| add_counts(counts),
     start: |_| None,
+    admin: plaza_kernel::admin::Admin::NONE,
 };
 
 /// The OpenAPI description of this crate's endpoints.

@@ -51,6 +51,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     jobs: notifications::register_jobs,
     counts: |counts, _| add_counts(counts),
     start: |_| None,
+    admin: plaza_kernel::admin::Admin::NONE,
 };
 
 /// Adds the social counts to `system/status` and user stats.

@@ -64,6 +64,7 @@
 //! }
 //! ```
 
+pub mod admin;
 pub mod ice;
 pub mod jobs;
 pub mod model;
@@ -98,6 +99,7 @@ pub const DOMAIN: Domain = Domain {
     jobs: register_jobs,
     counts: |counts, services| add_counts(counts, services.realtime.clone()),
     start: runtime::start,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.
