@@ -3,7 +3,8 @@
 //! search and deactivates them (their API login then fails), edits a post with an invalid
 //! title and sees the field's error, deletes a tag after its confirmation, reads the history,
 //! finds the dashboard's charts drawn, and is refused a form posted without its CSRF token.
-//! Screenshots of the dashboard and a list go to `target/admin-screenshots/`.
+//! Screenshots of the dashboard and a list (also at a phone's width) go to
+//! `target/admin-screenshots/` (under `CARGO_TARGET_DIR` when it is set).
 //!
 //! Skipped with one line when `chromedriver` is not installed, unless
 //! `PLAZA_TEST_REQUIRE_BROWSER=1` (as CI sets it), which fails instead.
@@ -223,6 +224,10 @@ async fn staff_run_the_site_from_the_console_in_a_browser() {
     let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1);
     screenshot(&client, "users-list.png").await;
+    // The same list on a phone's screen.
+    client.set_window_size(390, 844).await.unwrap();
+    screenshot(&client, "users-list-phone.png").await;
+    client.set_window_size(1280, 1000).await.unwrap();
     client
         .find(Locator::Css(&format!(
             "input[name='ids'][value='{}']",

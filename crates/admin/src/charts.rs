@@ -7,8 +7,9 @@ use plotters::prelude::*;
 /// Width and height of a chart, in SVG units (the stylesheet scales it to its box).
 const SIZE: (u32, u32) = (560, 240);
 
-/// A bar per day of `points`, labelled with the day of the month; `None` when plotters fails.
-pub fn bars(points: &[Point]) -> Option<String> {
+/// A bar per day of `points`, labelled with the day of the month, values in `unit` (money with
+/// cents, counts whole); `None` when plotters fails.
+pub fn bars(points: &[Point], unit: &str) -> Option<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
@@ -38,12 +39,24 @@ pub fn bars(points: &[Point]) -> Option<String> {
                 .map(|p| p.day.format("%d %b").to_string())
                 .unwrap_or_default()
         };
+        let money = unit == "USD";
+        let value = |y: &f64| {
+            if money {
+                format!("{y:.2}")
+            } else if (y - y.round()).abs() < 1e-9 {
+                format!("{y:.0}")
+            } else {
+                String::new()
+            }
+        };
         chart
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n.min(7))
             .x_label_formatter(&label)
             .y_labels(5)
+            .y_label_formatter(&value)
+            .label_style(("sans-serif", 15))
             .draw()
             .ok()?;
         let color = RGBColor(44, 110, 170);
@@ -72,7 +85,7 @@ mod tests {
                 value: (i + 1) as f64,
             })
             .collect();
-        let svg = bars(&points).unwrap_or_default();
+        let svg = bars(&points, "posts").unwrap_or_default();
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.matches("<rect").count() >= 3, "{svg}");
     }

@@ -32,7 +32,7 @@ struct Figure {
     bad: bool,
 }
 
-fn figure(label: &str, value: impl ToString, bad: bool) -> Figure {
+fn figure(label: &str, value: &dyn std::fmt::Display, bad: bool) -> Figure {
     Figure {
         label: label.to_owned(),
         value: value.to_string(),
@@ -61,17 +61,17 @@ async fn health(staff: &Staff) -> Vec<Figure> {
     vec![
         figure(
             &format!("Database ({})", services.db.backend().as_str()),
-            state(db.is_ok()),
+            &state(db.is_ok()),
             db.is_err(),
         ),
         figure(
             &format!("Cache ({})", services.cache.kind()),
-            state(cache.is_ok()),
+            &state(cache.is_ok()),
             cache.is_err(),
         ),
         figure(
             &format!("Bus ({})", services.bus.kind()),
-            state(bus.is_ok()),
+            &state(bus.is_ok()),
             bus.is_err(),
         ),
     ]
@@ -95,7 +95,7 @@ pub async fn index(
                 title: chart.title,
                 unit: chart.unit,
                 total: total(points.iter().map(|p| p.value), chart.unit),
-                svg: charts::bars(&points),
+                svg: charts::bars(&points, chart.unit),
                 error: None,
             },
             Err(e) => ChartView {
@@ -112,13 +112,13 @@ pub async fn index(
     let mut now = Vec::new();
     for gauge in console.registry.gauges() {
         match (gauge.value)(ctx.clone()).await {
-            Ok(v) => now.push(figure(gauge.label, v, false)),
-            Err(e) => now.push(figure(gauge.label, e.detail(), true)),
+            Ok(v) => now.push(figure(gauge.label, &v, false)),
+            Err(e) => now.push(figure(gauge.label, &e.detail(), true)),
         }
     }
     now.push(figure(
         "WebSocket connections (this process)",
-        staff.services.realtime.open_connections(),
+        &staff.services.realtime.open_connections(),
         false,
     ));
     match staff
@@ -128,12 +128,12 @@ pub async fn index(
         .await
     {
         Ok(depth) => {
-            now.push(figure("Jobs queued", depth.queued, false));
-            now.push(figure("Jobs due now", depth.due, false));
-            now.push(figure("Jobs running", depth.running, false));
-            now.push(figure("Dead jobs", depth.dead, depth.dead > 0));
+            now.push(figure("Jobs queued", &depth.queued, false));
+            now.push(figure("Jobs due now", &depth.due, false));
+            now.push(figure("Jobs running", &depth.running, false));
+            now.push(figure("Dead jobs", &depth.dead, depth.dead > 0));
         }
-        Err(e) => now.push(figure("Job queue", e.detail(), true)),
+        Err(e) => now.push(figure("Job queue", &e.detail(), true)),
     }
 
     console.page(

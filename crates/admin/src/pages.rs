@@ -340,17 +340,32 @@ fn other_errors(model: &AdminModel, error: &ApiError) -> Vec<String> {
     out
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a detail or create form shows.
+struct FormState<'a> {
+    model: &'a AdminModel,
+    /// The object, or `None` on the create form.
+    record: Option<&'a Record>,
+    /// The values in the inputs.
+    values: &'a BTreeMap<String, String>,
+    /// Why the last submission was refused.
+    error: Option<&'a ApiError>,
+    /// What the last submission did.
+    notice: Option<&'a str>,
+}
+
 fn form_page(
     console: &ConsoleData,
     staff: &Staff,
     status: StatusCode,
-    model: &AdminModel,
-    record: Option<&Record>,
-    values: &BTreeMap<String, String>,
-    error: Option<&ApiError>,
-    notice: Option<&str>,
+    form: &FormState<'_>,
 ) -> Result<HttpResponse, PageError> {
+    let FormState {
+        model,
+        record,
+        values,
+        error,
+        notice,
+    } = *form;
     let creating = record.is_none();
     let empty = BTreeMap::new();
     let errors = error.and_then(ApiError::errors).unwrap_or(&empty);
@@ -395,11 +410,13 @@ pub async fn detail(
         &console,
         &staff,
         StatusCode::OK,
-        model,
-        Some(&record),
-        &record_values(&record),
-        None,
-        notice,
+        &FormState {
+            model,
+            record: Some(&record),
+            values: &record_values(&record),
+            error: None,
+            notice,
+        },
     )
 }
 
@@ -447,11 +464,13 @@ pub async fn update(
                 &console,
                 &staff,
                 error.status(),
-                model,
-                Some(&record),
-                &shown,
-                Some(&error),
-                None,
+                &FormState {
+                    model,
+                    record: Some(&record),
+                    values: &shown,
+                    error: Some(&error),
+                    notice: None,
+                },
             );
         }
         Err(error) => return Err(error.into()),
@@ -499,11 +518,13 @@ pub async fn create_form(
         &console,
         &staff,
         StatusCode::OK,
-        model,
-        None,
-        &BTreeMap::new(),
-        None,
-        None,
+        &FormState {
+            model,
+            record: None,
+            values: &BTreeMap::new(),
+            error: None,
+            notice: None,
+        },
     )
 }
 
@@ -531,11 +552,13 @@ pub async fn create(
                 &console,
                 &staff,
                 error.status(),
-                model,
-                None,
-                &shown,
-                Some(&error),
-                None,
+                &FormState {
+                    model,
+                    record: None,
+                    values: &shown,
+                    error: Some(&error),
+                    notice: None,
+                },
             );
         }
         Err(error) => return Err(error.into()),

@@ -64,22 +64,22 @@ impl std::fmt::Debug for AdminContext {
 
 impl AdminContext {
     /// Runs `f` on the blocking pool with a connection and the staff caller.
-    pub fn read<T, F>(&self, f: F) -> AdminFuture<T>
+    pub fn read<T, F>(self, f: F) -> AdminFuture<T>
     where
         F: FnOnce(&mut DbConn, &Caller) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (db, caller) = (self.services.db.clone(), self.caller.clone());
+        let (db, caller) = (self.services.db, self.caller);
         Box::pin(async move { db.run(move |conn| f(conn, &caller)).await })
     }
 
     /// Runs `f` in one transaction on the blocking pool with the staff caller.
-    pub fn write<T, F>(&self, f: F) -> AdminFuture<T>
+    pub fn write<T, F>(self, f: F) -> AdminFuture<T>
     where
         F: FnOnce(&mut DbConn, &Caller) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let (db, caller) = (self.services.db.clone(), self.caller.clone());
+        let (db, caller) = (self.services.db, self.caller);
         Box::pin(async move { db.transaction(move |conn| f(conn, &caller)).await })
     }
 
@@ -239,6 +239,8 @@ pub struct Row {
     pub cells: BTreeMap<&'static str, String>,
 }
 
+// The builders take values and references alike (`user.id`, `&user.name`) for short call sites.
+#[allow(clippy::needless_pass_by_value)]
 impl Row {
     /// A row with no cells yet.
     pub fn new(id: impl ToString) -> Self {
@@ -288,6 +290,7 @@ pub struct Record {
     pub details: Vec<(&'static str, String)>,
 }
 
+#[allow(clippy::needless_pass_by_value)]
 impl Record {
     /// A record with no values yet.
     pub fn new(id: impl ToString, title: impl Into<String>) -> Self {
@@ -353,6 +356,17 @@ pub struct Delete {
     pub run: fn(AdminContext, String) -> AdminFuture<()>,
 }
 
+/// A model's list function.
+pub type ListFn = fn(AdminContext, ListRequest) -> AdminFuture<ListPage>;
+/// A model's detail function.
+pub type GetFn = fn(AdminContext, String) -> AdminFuture<Record>;
+/// A model's create function; the new object's id.
+pub type CreateFn = fn(AdminContext, Values) -> AdminFuture<String>;
+/// A model's update function.
+pub type UpdateFn = fn(AdminContext, String, Values) -> AdminFuture<()>;
+/// A model's bulk-action function; how many objects changed.
+pub type ActFn = fn(AdminContext, String, Vec<String>) -> AdminFuture<usize>;
+
 /// One model of a domain, as the console presents it.
 #[derive(Clone, Copy)]
 pub struct AdminModel {
@@ -373,17 +387,17 @@ pub struct AdminModel {
     /// Bulk actions on the list.
     pub actions: &'static [Action],
     /// A page of the list.
-    pub list: fn(AdminContext, ListRequest) -> AdminFuture<ListPage>,
+    pub list: ListFn,
     /// One object.
-    pub get: fn(AdminContext, String) -> AdminFuture<Record>,
+    pub get: GetFn,
     /// Creates an object from the form; its id.
-    pub create: Option<fn(AdminContext, Values) -> AdminFuture<String>>,
+    pub create: Option<CreateFn>,
     /// Changes an object with the domain's validation (errors per field).
-    pub update: Option<fn(AdminContext, String, Values) -> AdminFuture<()>>,
+    pub update: Option<UpdateFn>,
     /// Deletes an object.
     pub delete: Option<Delete>,
     /// Runs a bulk action on ids; how many objects it changed.
-    pub act: fn(AdminContext, String, Vec<String>) -> AdminFuture<usize>,
+    pub act: ActFn,
 }
 
 impl std::fmt::Debug for AdminModel {
@@ -396,12 +410,7 @@ impl std::fmt::Debug for AdminModel {
 
 impl AdminModel {
     /// A read-only model with a list and detail page; fill the rest with struct update syntax.
-    pub const fn new(
-        name: &'static str,
-        label: &'static str,
-        list: fn(AdminContext, ListRequest) -> AdminFuture<ListPage>,
-        get: fn(AdminContext, String) -> AdminFuture<Record>,
-    ) -> Self {
+    pub const fn new(name: &'static str, label: &'static str, list: ListFn, get: GetFn) -> Self {
         Self {
             name,
             label,

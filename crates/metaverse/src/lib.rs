@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod admin;
 pub mod avatars;
 pub mod events;
 pub mod jobs;
@@ -50,7 +51,7 @@ pub const DOMAIN: Domain = Domain {
     jobs: register_jobs,
     counts: |counts, _| add_counts(counts),
     start: |_| None,
-    admin: plaza_kernel::admin::Admin::NONE,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.

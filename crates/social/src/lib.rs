@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod feed;
 pub mod graph;
 pub mod groups;
@@ -51,7 +52,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     jobs: notifications::register_jobs,
     counts: |counts, _| add_counts(counts),
     start: |_| None,
-    admin: plaza_kernel::admin::Admin::NONE,
+    admin: admin::ADMIN,
 };
 
 /// Adds the social counts to `system/status` and user stats.
