@@ -5,7 +5,7 @@ use plaza_kernel::admin::Point;
 use plotters::prelude::*;
 
 /// Width and height of a chart, in SVG units (the stylesheet scales it to its box).
-const SIZE: (u32, u32) = (560, 240);
+const SIZE: (u32, u32) = (420, 220);
 
 /// A bar per day of `points`, labelled with the day of the month, values in `unit` (money with
 /// cents, counts whole); `None` when plotters fails.
