@@ -3,6 +3,7 @@
 //! users, posts and core domains.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod models;
 mod pages;
 mod signin;
 mod support;

@@ -138,3 +138,27 @@ impl<'a> Browser<'a> {
         assert_eq!(res.headers()[LOCATION], "/admin/");
     }
 }
+
+/// Every domain the server runs, in its order.
+pub const ALL_DOMAINS: &[Domain] = &[
+    plaza_core::DOMAIN,
+    plaza_authentication::DOMAIN,
+    plaza_users::DOMAIN,
+    plaza_posts::DOMAIN,
+    plaza_streaming::DOMAIN,
+    plaza_ai::DOMAIN,
+    plaza_social::DOMAIN,
+    plaza_metaverse::DOMAIN,
+];
+
+/// Every domain and the console over a fresh database.
+pub async fn full_app(backend: TestBackend) -> TestApp {
+    let mut builder = TestApp::builder(backend).users(plaza_users::testing::create_test_user);
+    for domain in ALL_DOMAINS {
+        builder = builder.domain(domain);
+    }
+    builder
+        .configure(|cfg| plaza_admin::configure(cfg, ALL_DOMAINS))
+        .build()
+        .await
+}
