@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod accounting;
+pub mod admin;
 pub mod call;
 pub mod forum;
 pub mod gateway;
@@ -65,6 +66,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     },
     start: state::start,
     before_user_delete: |_, _| Ok(()),
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints (the forum's `/posts/chat/` is

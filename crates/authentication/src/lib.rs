@@ -45,6 +45,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| counts,
     start: |_| None,
     before_user_delete: |_, _| Ok(()),
+    admin: plaza_kernel::admin::Admin::NONE,
 };
 
 use routes::{api_keys as keys, auth, email, sessions as session_routes, two_factor as tfa};

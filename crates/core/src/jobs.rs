@@ -258,6 +258,41 @@ pub async fn retry_dead_job(
     .await
 }
 
+/// Deletes a dead job (staff gave up on it) and logs who did, in one transaction; 409 unless
+/// it is dead.
+pub async fn discard_dead_job(
+    db: &Db,
+    caller: &Caller,
+    id: i64,
+    ip: Option<String>,
+) -> ApiResult<()> {
+    caller.require_staff()?;
+    let staff = (caller.id, caller.username.clone());
+    db.transaction(move |conn| {
+        let job = store::find(conn, id)?;
+        if !store::discard_dead(conn, id)? {
+            return Err(ApiError::conflict(format!(
+                "Only dead jobs can be discarded; this one is {}.",
+                job.status
+            )));
+        }
+        syslog::record(
+            conn,
+            &Event::new(
+                Level::Info,
+                "core",
+                "job_discarded",
+                format!("{} discarded dead job {id} ({})", staff.1, job.kind),
+            )
+            .user(staff.0)
+            .ip(ip)
+            .data(serde_json::json!({ "job_id": id, "kind": job.kind })),
+        )?;
+        Ok(())
+    })
+    .await
+}
+
 /// Staff: queues a dead job again with a fresh set of attempts (409 for any other status).
 #[utoipa::path(
     post,

@@ -12,6 +12,7 @@
 //! - [`tags`]: tags shared with the forum; [`tags::service`] is what other domains call.
 //! - [`attachments`]: uploads streamed to `MEDIA_ROOT`, downloads streamed back.
 
+pub mod admin;
 pub mod attachments;
 pub mod health;
 pub mod jobs;
@@ -40,6 +41,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| counts,
     start: |_| None,
     before_user_delete: attachments::user_deletion::before_user_delete,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.

@@ -3,8 +3,9 @@
 //! Each domain crate exports one [`Domain`] — a `const` describing everything it contributes:
 //! its settings section, routes, OpenAPI document, jobs and periodic jobs, counts for
 //! `system/status` and user stats, the per-process state it starts with the server and
-//! flushes at shutdown, and what it does when an account is deleted. Every field is required, so a domain cannot forget one: a domain with
-//! no jobs says so (`jobs: |_| {}`). The server keeps a list of domains and loops over it;
+//! flushes at shutdown, what it does when an account is deleted, and what it shows in the
+//! staff console ([`crate::admin`]). Every field is required, so a domain cannot forget one:
+//! a domain with no jobs says so (`jobs: |_| {}`). The server keeps a list of domains and loops over it;
 //! adding a domain is one line there.
 //!
 //! ```
@@ -27,6 +28,7 @@
 //!     counts: |counts, _| counts,
 //!     start: |_| None,
 //!     before_user_delete: |_, _| Ok(()),
+//!     admin: plaza_kernel::admin::Admin::NONE,
 //! };
 //! # assert_eq!(DOMAIN.name, "widgets");
 //! ```
@@ -73,6 +75,8 @@ pub struct Domain {
     /// that brings it up to date once the deletion has committed. `|_, _| Ok(())` when
     /// nothing of its own goes stale.
     pub before_user_delete: BeforeUserDelete,
+    /// Its models, charts and figures in the staff console (`Admin::NONE` when it has none).
+    pub admin: crate::admin::Admin,
 }
 
 /// A domain's [`Domain::before_user_delete`].

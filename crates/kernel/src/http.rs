@@ -253,12 +253,13 @@ fn is_secret_param(key: &str) -> bool {
 fn envelope<B: MessageBody + 'static>(
     res: ServiceResponse<B>,
 ) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let already_json = res
+    // JSON is already the envelope; an HTML page (the staff console's) is already the answer.
+    let already_rendered = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(is_json);
-    if already_json {
+        .is_some_and(|v| is_json(v) || v.starts_with("text/html"));
+    if already_rendered {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let (req, old) = res.into_parts();

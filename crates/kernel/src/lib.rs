@@ -30,6 +30,7 @@
 //! A domain crate mounts its routes with `configure(cfg)` and reads what it needs from app
 //! data (`web::Data<Db>`, `web::Data<Cache>`, …); see each domain's README.
 
+pub mod admin;
 pub mod auth;
 pub mod bus;
 pub mod cache;

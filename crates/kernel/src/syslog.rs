@@ -172,3 +172,47 @@ pub fn truncate(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
+
+/// A recorded event, as a history page lists it.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = system_logs)]
+pub struct LogEntry {
+    /// Id.
+    pub id: i64,
+    /// Stable event name.
+    pub event: String,
+    /// The sentence recorded.
+    pub message: String,
+    /// The user concerned.
+    pub user_id: Option<i64>,
+    /// Structured details, as JSON text.
+    pub data: String,
+    /// When.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// The latest (at most `limit`) events of `module` whose details carry `"object":"{object}"`,
+/// newest first: the history of one object, as the staff console records it. The module's
+/// index narrows the scan; the object is matched in the details' text.
+pub fn history(
+    conn: &mut DbConn,
+    module: &str,
+    object: &str,
+    limit: i64,
+) -> QueryResult<Vec<LogEntry>> {
+    let needle = serde_json::json!({ "object": object }).to_string();
+    // `{"object":"posts:1"}` → `"object":"posts:1"`, as it appears inside any details object.
+    let inner = needle.trim_start_matches('{').trim_end_matches('}');
+    let pattern = format!("%{}%", crate::db::like::escape(inner));
+    system_logs::table
+        .filter(system_logs::module.eq(module))
+        .filter(
+            system_logs::data
+                .like(pattern)
+                .escape(crate::db::like::ESCAPE),
+        )
+        .order((system_logs::created_at.desc(), system_logs::id.desc()))
+        .limit(limit)
+        .select(LogEntry::as_select())
+        .load(conn)
+}

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod admin;
 pub mod avatars;
 pub mod events;
 pub mod jobs;
@@ -56,6 +57,7 @@ pub const DOMAIN: Domain = Domain {
     counts: |counts, _| add_counts(counts),
     start: |_| None,
     before_user_delete: user_deletion::before_user_delete,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.

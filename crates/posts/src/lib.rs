@@ -16,6 +16,7 @@
 //!   Both are optional app data: without them every read goes to the database and every
 //!   view is one `UPDATE`. [`Forum`] builds and registers them.
 
+pub mod admin;
 pub mod cache;
 pub mod counts;
 pub mod model;
@@ -59,6 +60,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
         Some(Box::new(forum))
     },
     before_user_delete: user_deletion::before_user_delete,
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.

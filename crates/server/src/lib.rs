@@ -88,13 +88,14 @@ pub fn register_contributions(
     started.register(cfg);
 }
 
-/// Every route of the application: each domain's, then the forum's original paths, public
-/// media, `/metrics` and the API docs.
+/// Every route of the application: each domain's, then the forum's original paths, the staff
+/// console at `/admin/`, public media, `/metrics` and the API docs.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     for domain in DOMAINS {
         (domain.configure)(cfg);
     }
     legacy::configure(cfg);
+    plaza_admin::configure(cfg, DOMAINS);
     media::configure(cfg);
     ops::configure(cfg);
     docs::configure(cfg);

@@ -24,6 +24,7 @@
 
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod feed;
 pub mod graph;
 pub mod groups;
@@ -60,6 +61,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| add_counts(counts),
     start: |_| None,
     before_user_delete: user_deletion::before_user_delete,
+    admin: admin::ADMIN,
 };
 
 /// Adds the social counts to `system/status` and user stats.

@@ -64,6 +64,7 @@
 //! }
 //! ```
 
+pub mod admin;
 pub mod ice;
 pub mod jobs;
 pub mod model;
@@ -99,6 +100,7 @@ pub const DOMAIN: Domain = Domain {
     counts: |counts, services| add_counts(counts, services.realtime.clone()),
     start: runtime::start,
     before_user_delete: |_, _| Ok(()),
+    admin: admin::ADMIN,
 };
 
 /// The OpenAPI description of this crate's endpoints.

@@ -11,6 +11,7 @@
 //! Other domains use [`authors_by_id`] / [`Author`] (the card shown beside content), the
 //! authentication domain uses [`model`], [`password`], [`login_log`], [`views`].
 
+pub mod admin;
 pub mod avatar;
 pub mod login_log;
 pub mod model;
@@ -53,6 +54,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
         None
     },
     before_user_delete: |_, _| Ok(()),
+    admin: admin::ADMIN,
 };
 
 use routes::{me, resume as resume_routes, users as user_routes};

@@ -87,6 +87,8 @@ pub enum Credential {
     },
     /// A one-time WebSocket ticket.
     Ticket,
+    /// A staff console session (`/admin/`).
+    Console,
 }
 
 /// An authenticated caller.

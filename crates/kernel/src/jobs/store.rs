@@ -364,6 +364,17 @@ pub fn retry_dead(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult
     Ok(updated == 1)
 }
 
+/// Deletes a dead job (staff gave up on it). `false` when it is not dead (or does not exist).
+pub fn discard_dead(conn: &mut DbConn, id: i64) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::status.eq(JobStatus::Dead.as_str())),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
 /// One job by id (`NotFound` when missing).
 pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<JobRecord> {
     jobs::table

@@ -1,0 +1,9 @@
+//! Integration tests of the staff console, without a browser, on SQLite and MySQL: sign-in,
+//! CSRF, and the framework's list, search, filter, edit, delete and history paths over the
+//! users, posts and core domains.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod models;
+mod pages;
+mod signin;
+mod support;
