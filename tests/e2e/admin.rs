@@ -89,7 +89,15 @@ async fn screenshot(client: &Client, name: &str) {
     eprintln!("screenshot: {}", path.display());
 }
 
-async fn sign_in(client: &Client, plaza: &Plaza, username: &str, password: &str) -> String {
+/// Signs in and waits for the next page, known by an element matching `then` (a submit does
+/// not wait for the page it leads to).
+async fn sign_in(
+    client: &Client,
+    plaza: &Plaza,
+    username: &str,
+    password: &str,
+    then: &str,
+) -> String {
     client.goto(&plaza.url("/admin/login/")).await.unwrap();
     let form = client
         .form(Locator::Css("form[action='/admin/login/']"))
@@ -98,12 +106,15 @@ async fn sign_in(client: &Client, plaza: &Plaza, username: &str, password: &str)
     form.set_by_name("username", username).await.unwrap();
     form.set_by_name("password", password).await.unwrap();
     form.submit().await.unwrap();
+    client.wait().for_element(Locator::Css(then)).await.unwrap();
     client.source().await.unwrap()
 }
 
+/// The text of the element matching `css`, once the page shows it.
 async fn text_of(client: &Client, css: &str) -> String {
     client
-        .find(Locator::Css(css))
+        .wait()
+        .for_element(Locator::Css(css))
         .await
         .unwrap()
         .text()
@@ -198,11 +209,11 @@ async fn staff_run_the_site_from_the_console_in_a_browser() {
     let (_driver, client) = start_browser(&driver_path).await;
 
     // A user who is not staff is refused.
-    let html = sign_in(&client, &plaza, "alice", PASSWORD).await;
+    let html = sign_in(&client, &plaza, "alice", PASSWORD, "p.error").await;
     assert!(html.contains("not staff"), "{html}");
 
     // Staff sign in and land on the dashboard, its charts drawn as SVG.
-    let html = sign_in(&client, &plaza, "root", PASSWORD).await;
+    let html = sign_in(&client, &plaza, "root", PASSWORD, "figure.chart").await;
     assert!(html.contains("Dashboard"), "{html}");
     let charts = client
         .find_all(Locator::Css("figure.chart svg"))
@@ -221,6 +232,11 @@ async fn staff_run_the_site_from_the_console_in_a_browser() {
     let search = client.form(Locator::Css("form.search")).await.unwrap();
     search.set_by_name("q", "alice").await.unwrap();
     search.submit().await.unwrap();
+    client
+        .wait()
+        .for_element(Locator::Css("input#q[value='alice']"))
+        .await
+        .unwrap();
     let rows = client.find_all(Locator::Css("tbody tr")).await.unwrap();
     assert_eq!(rows.len(), 1);
     screenshot(&client, "users-list.png").await;
@@ -314,7 +330,8 @@ async fn staff_run_the_site_from_the_console_in_a_browser() {
         .unwrap();
     assert!(text_of(&client, "ul.goes").await.contains("Obsolete"));
     client
-        .find(Locator::Css("button.danger"))
+        .wait()
+        .for_element(Locator::Css("button.danger"))
         .await
         .unwrap()
         .click()
