@@ -50,7 +50,7 @@ pub struct ForumChat {
 /// Streams the answer of the default model, as the forum's browser client reads it.
 #[utoipa::path(post, path = "/posts/chat/", tag = "forum (original paths)", request_body = ForumChat,
     responses(
-        (status = 200, description = "`text/event-stream`: `data: {\"content\": \"…\"}` events, then `data: [DONE]`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `data: {\"content\": \"…\"}` events, then `data: [DONE]`", content_type = "text/event-stream"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 502, body = ErrorBody), (status = 503, body = ErrorBody),
     ),
