@@ -10,7 +10,7 @@ use plaza_kernel::admin::{AdminContext, AdminModel, FieldKind, ListRequest, Reco
 use plaza_kernel::ApiError;
 use serde::Serialize;
 
-use crate::forms::{form_fields, query_string, submitted, FormData};
+use crate::forms::{form_fields, query_string, submitted};
 use crate::history::{self, Change};
 use crate::render::{redirect, ConsoleData, PageError};
 use crate::session::Staff;
@@ -236,8 +236,7 @@ pub async fn bulk_action(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let model = find_model(&console, &path)?;
-    let form = FormData::parse(&body)?;
-    staff.check_csrf(&form)?;
+    let form = staff.form(&body)?;
     let action = form
         .get("action")
         .and_then(|a| model.action(a))
@@ -442,8 +441,7 @@ pub async fn update(
 ) -> Result<HttpResponse, PageError> {
     let (name, id) = path.into_inner();
     let model = find_model(&console, &name)?;
-    let form = FormData::parse(&body)?;
-    staff.check_csrf(&form)?;
+    let form = staff.form(&body)?;
     let update = model
         .update
         .ok_or_else(|| PageError::Api(ApiError::method_not_allowed("POST")))?;
@@ -537,8 +535,7 @@ pub async fn create(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     let model = find_model(&console, &path)?;
-    let form = FormData::parse(&body)?;
-    staff.check_csrf(&form)?;
+    let form = staff.form(&body)?;
     let create = model.create.ok_or_else(|| {
         PageError::Api(ApiError::not_found("This model cannot be added to here."))
     })?;
@@ -631,8 +628,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, PageError> {
     let (name, id) = path.into_inner();
     let model = find_model(&console, &name)?;
-    let form = FormData::parse(&body)?;
-    staff.check_csrf(&form)?;
+    staff.form(&body)?;
     let delete = model
         .delete
         .ok_or_else(|| PageError::Api(ApiError::not_found("This model cannot be deleted here.")))?;

@@ -116,6 +116,14 @@ impl Staff {
     pub fn check_csrf(&self, form: &FormData) -> Result<(), PageError> {
         check_token(&self.csrf, form.get("csrf"))
     }
+
+    /// A posted form, once it has shown this session's CSRF token: how every console POST
+    /// reads its body, so none can forget the check.
+    pub fn form(&self, body: &[u8]) -> Result<FormData, PageError> {
+        let form = FormData::parse(body)?;
+        self.check_csrf(&form)?;
+        Ok(form)
+    }
 }
 
 /// 403 unless `given` is `expected`.

@@ -240,7 +240,7 @@ pub async fn logout(
     staff: Staff,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    staff.check_csrf(&FormData::parse(&body)?)?;
+    staff.form(&body)?;
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
         session::close(&staff.services.cache, cookie.value()).await?;
     }
