@@ -4,7 +4,7 @@
 //! (Sessions go too; a world's current user count is read from the open sessions, not kept.)
 
 use diesel::prelude::*;
-use plaza_kernel::db::DbConn;
+use plaza_kernel::db::{id_list, DbConn};
 use plaza_kernel::jobs::{enqueue, Job, JobContext, JobOptions, JobRegistry};
 use serde::{Deserialize, Serialize};
 
@@ -36,17 +36,21 @@ pub fn before_user_delete(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
     enqueue(conn, &UserDeleted { events }, JobOptions::default()).map(drop)
 }
 
-/// Sets each event's `participant_count` from its participants, in one transaction.
+/// Events recounted per statement.
+const EVENTS_PER_STATEMENT: usize = 500;
+
+/// Sets each event's `participant_count` from its participants, in SQL, a statement per few
+/// hundred events, in one transaction.
 pub fn bring_up_to_date(conn: &mut DbConn, job: &UserDeleted) -> QueryResult<()> {
     plaza_kernel::db::transaction(conn, |conn| {
-        for &event in &job.events {
-            let joined: i64 = ep::table
-                .filter(ep::event_id.eq(event))
-                .count()
-                .get_result(conn)?;
-            diesel::update(e::table.find(event))
-                .set(e::participant_count.eq(i32::try_from(joined).unwrap_or(i32::MAX)))
-                .execute(conn)?;
+        for chunk in job.events.chunks(EVENTS_PER_STATEMENT) {
+            let list = id_list(chunk);
+            diesel::sql_query(format!(
+                "UPDATE metaverse_events SET participant_count = (SELECT COUNT(*) \
+                 FROM metaverse_event_participants p WHERE p.event_id = metaverse_events.id) \
+                 WHERE id IN ({list})"
+            ))
+            .execute(conn)?;
         }
         Ok(())
     })

@@ -69,12 +69,7 @@ pub fn before_user_delete(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
 pub fn bring_up_to_date(conn: &mut DbConn, job: &UserDeleted) -> QueryResult<()> {
     plaza_kernel::db::transaction(conn, |conn| {
         for chunk in job.threads.chunks(THREADS_PER_STATEMENT) {
-            // The ids are numbers we stored, written into the statement as numbers.
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = plaza_kernel::db::id_list(chunk);
             remove_orphan_tombstones(conn, &list)?;
             diesel::sql_query(format!(
                 "UPDATE posts SET reply_count = (SELECT COUNT(*) FROM replies \

@@ -5,7 +5,7 @@
 //! user's own posts and groups go whole; conversations with them go with their messages.)
 
 use diesel::prelude::*;
-use plaza_kernel::db::DbConn;
+use plaza_kernel::db::{id_list, DbConn};
 use plaza_kernel::jobs::{enqueue, Job, JobContext, JobOptions, JobRegistry};
 use serde::{Deserialize, Serialize};
 
@@ -60,31 +60,30 @@ pub fn before_user_delete(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
     enqueue(conn, &UserDeleted { posts, groups }, JobOptions::default()).map(drop)
 }
 
-/// Recounts what `job` names, in one transaction (each counter set from its rows, in SQL).
+/// Rows recounted per statement.
+const IDS_PER_STATEMENT: usize = 500;
+
+/// Recounts what `job` names, in one transaction: each counter set from its rows in SQL, a
+/// statement per few hundred posts or groups (not per row).
 pub fn bring_up_to_date(conn: &mut DbConn, job: &UserDeleted) -> QueryResult<()> {
     plaza_kernel::db::transaction(conn, |conn| {
-        for &post in &job.posts {
-            let likes: i64 = l::table
-                .filter(l::post_id.eq(post))
-                .count()
-                .get_result(conn)?;
-            let comments: i64 = c::table
-                .filter(c::post_id.eq(post))
-                .count()
-                .get_result(conn)?;
-            diesel::update(p::table.find(post))
-                .set((p::like_count.eq(likes), p::comment_count.eq(comments)))
-                .execute(conn)?;
+        for chunk in job.posts.chunks(IDS_PER_STATEMENT) {
+            let list = id_list(chunk);
+            diesel::sql_query(format!(
+                "UPDATE social_posts SET \
+                 like_count = (SELECT COUNT(*) FROM social_likes l WHERE l.post_id = social_posts.id), \
+                 comment_count = (SELECT COUNT(*) FROM social_comments c WHERE c.post_id = social_posts.id) \
+                 WHERE id IN ({list})"
+            ))
+            .execute(conn)?;
         }
-        for &group in &job.groups {
-            let members: i64 = gm::table
-                .filter(gm::group_id.eq(group))
-                .filter(gm::status.eq("active"))
-                .count()
-                .get_result(conn)?;
-            diesel::update(g::table.find(group))
-                .set(g::member_count.eq(members))
-                .execute(conn)?;
+        for chunk in job.groups.chunks(IDS_PER_STATEMENT) {
+            let list = id_list(chunk);
+            diesel::sql_query(format!(
+                "UPDATE social_groups SET member_count = (SELECT COUNT(*) FROM social_group_members m \
+                 WHERE m.group_id = social_groups.id AND m.status = 'active') WHERE id IN ({list})"
+            ))
+            .execute(conn)?;
         }
         Ok(())
     })
