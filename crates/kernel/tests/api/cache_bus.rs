@@ -185,3 +185,31 @@ async fn a_slow_subscriber_lags_instead_of_buffering() {
         "continues with the oldest kept message"
     );
 }
+
+/// A process's own message reaches its subscribers once: delivered locally when published,
+/// and its echo from Redis skipped. A message from another instance, published after, is the
+/// next one received (an echo would arrive before it: Redis keeps the order it published in).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_bus_delivers_a_process_own_messages_once() {
+    let Some(url) = test_redis_url() else { return };
+    let prefix = unique_prefix();
+    let here = Bus::redis(&url, &prefix).await.unwrap();
+    let elsewhere = Bus::redis(&url, &prefix).await.unwrap();
+    let mut sub = here.subscribe("once").await.unwrap();
+    for payload in [&b"a"[..], b"b"] {
+        here.publish("once", Bytes::from_static(payload))
+            .await
+            .unwrap();
+    }
+    assert_eq!(recv(&mut sub).await, "a");
+    assert_eq!(recv(&mut sub).await, "b");
+    elsewhere
+        .publish("once", Bytes::from_static(b"from elsewhere"))
+        .await
+        .unwrap();
+    assert_eq!(
+        recv(&mut sub).await,
+        "from elsewhere",
+        "an echo was delivered again"
+    );
+}
