@@ -5,7 +5,8 @@ use bytes::Bytes;
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::{CursorParams, PageParams};
 use plaza_kernel::{
-    ApiResult, Caller, CursorPage, CursorRequest, Db, Page, PageRequest, ValidJson, ValidQuery,
+    ApiResult, Body, Caller, CursorPage, CursorRequest, Db, Page, PageRequest, ValidJson,
+    ValidQuery,
 };
 use serde_json::json;
 
@@ -35,10 +36,9 @@ pub async fn list_models(ai: AiState, caller: Caller) -> ApiResult<HttpResponse>
 pub async fn create_model(
     ai: AiState,
     caller: Caller,
-    body: ValidJson<ModelWrite>,
+    body: Body<ModelWrite>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created()
-        .json(service::write_model(&ai, &caller, None, body.into_inner(), false).await?))
+    Ok(HttpResponse::Created().json(service::write_model(&ai, &caller, None, body, false).await?))
 }
 
 /// One model.
@@ -65,18 +65,10 @@ pub async fn replace_model(
     ai: AiState,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<ModelWrite>,
+    body: Body<ModelWrite>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        service::write_model(
-            &ai,
-            &caller,
-            Some(id.into_inner()),
-            body.into_inner(),
-            false,
-        )
-        .await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(service::write_model(&ai, &caller, Some(id.into_inner()), body, false).await?))
 }
 
 /// Changes some fields of a model (staff).
@@ -87,11 +79,10 @@ pub async fn update_model(
     ai: AiState,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<ModelWrite>,
+    body: Body<ModelWrite>,
 ) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        service::write_model(&ai, &caller, Some(id.into_inner()), body.into_inner(), true).await?,
-    ))
+    Ok(HttpResponse::Ok()
+        .json(service::write_model(&ai, &caller, Some(id.into_inner()), body, true).await?))
 }
 
 /// Deletes a model (staff).
@@ -162,11 +153,11 @@ pub async fn update_conversation(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<ConversationWrite>,
+    body: Body<ConversationWrite>,
 ) -> ApiResult<HttpResponse> {
-    let (id, body) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        db.write(move |conn| service::update_conversation(conn, &caller, id, &body))
+        db.write(move |conn| service::update_conversation(conn, &caller, id, body))
             .await?,
     ))
 }
@@ -231,7 +222,7 @@ pub async fn create_template(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     Ok(HttpResponse::Created().json(
-        db.write(move |conn| service::write_template(conn, &caller, None, &body, false))
+        db.write(move |conn| service::write_template(conn, &caller, None, body, false))
             .await?,
     ))
 }
@@ -260,11 +251,11 @@ pub async fn replace_template(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<TemplateWrite>,
+    body: Body<TemplateWrite>,
 ) -> ApiResult<HttpResponse> {
-    let (id, body) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        db.write(move |conn| service::write_template(conn, &caller, Some(id), &body, false))
+        db.write(move |conn| service::write_template(conn, &caller, Some(id), body, false))
             .await?,
     ))
 }
@@ -277,11 +268,11 @@ pub async fn update_template(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<TemplateWrite>,
+    body: Body<TemplateWrite>,
 ) -> ApiResult<HttpResponse> {
-    let (id, body) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     Ok(HttpResponse::Ok().json(
-        db.write(move |conn| service::write_template(conn, &caller, Some(id), &body, true))
+        db.write(move |conn| service::write_template(conn, &caller, Some(id), body, true))
             .await?,
     ))
 }
@@ -309,11 +300,11 @@ pub async fn render_template(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<RenderBody>,
+    body: Body<RenderBody>,
 ) -> ApiResult<HttpResponse> {
-    let (id, body) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     let prompt = db
-        .run(move |conn| service::render_template(conn, &caller, id, &body.variables))
+        .run(move |conn| service::render_template(conn, &caller, id, body))
         .await?;
     Ok(HttpResponse::Ok().json(RenderOut { prompt }))
 }

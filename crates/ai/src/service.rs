@@ -2,13 +2,14 @@
 //! permissions are checked here (staff for the models registry, ownership for conversations
 //! and templates, 404 for what the caller may not see).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration as Days, NaiveDate, Utc};
 use diesel::prelude::*;
 use plaza_kernel::db::{self, DbConn};
-use plaza_kernel::{ApiError, ApiResult, Caller, CursorPage, CursorRequest, Db, Page, PageRequest};
+use plaza_kernel::{
+    ApiError, ApiResult, Body, Caller, CursorPage, CursorRequest, Db, Page, PageRequest,
+};
 use serde_json::Value;
 
 use crate::call::{self, Prepared, Tap};
@@ -20,8 +21,8 @@ use crate::templates;
 use crate::tokens;
 use crate::types::{
     AssistantMessage, ChatSend, ChatSendOut, ConversationDetail, ConversationOut,
-    ConversationWrite, MessageOut, ModelOut, ModelWrite, RequestOut, StatsOut, StatsQuery,
-    TemplateOut, TemplateQuery, TemplateWrite, UsageOut,
+    ConversationWrite, MessageOut, ModelOut, ModelWrite, RenderBody, RequestOut, StatsOut,
+    StatsQuery, TemplateOut, TemplateQuery, TemplateWrite, UsageOut,
 };
 
 /// Messages of a conversation read to build the history sent upstream, at most.
@@ -79,13 +80,11 @@ pub async fn write_model(
     ai: &Ai,
     caller: &Caller,
     id: Option<i64>,
-    body: ModelWrite,
+    body: impl Into<Body<ModelWrite>>,
     partial: bool,
 ) -> ApiResult<ModelOut> {
     caller.require_staff()?;
-    if !partial {
-        required_fields(&body)?;
-    }
+    let body = body.into();
     let row = ai
         .db
         .transaction(move |conn| {
@@ -93,6 +92,11 @@ pub async fn write_model(
                 Some(id) => Some(model::find_model(conn, id)?.ok_or_else(|| not_found("Model"))?),
                 None => None,
             };
+            // DRF's order: staff (403), then the model (404), then the body (400).
+            let body = body.parse()?;
+            if !partial {
+                required_fields(&body)?;
+            }
             let now = plaza_kernel::time::now();
             let base = existing.as_ref();
             let pick = |new: Option<String>, old: Option<&String>, default: &str| {
@@ -235,10 +239,11 @@ pub fn update_conversation(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    body: &ConversationWrite,
+    body: impl Into<Body<ConversationWrite>>,
 ) -> ApiResult<ConversationOut> {
     db::transaction(conn, |conn| {
         owned(conn, caller, id)?;
+        let body = body.into().parse()?;
         let now = plaza_kernel::time::now();
         if let Some(title) = &body.title {
             diesel::update(ai_conversations::table.find(id))
@@ -345,9 +350,15 @@ pub fn write_template(
     conn: &mut DbConn,
     caller: &Caller,
     id: Option<i64>,
-    body: &TemplateWrite,
+    body: impl Into<Body<TemplateWrite>>,
     partial: bool,
 ) -> ApiResult<TemplateOut> {
+    // DRF's order: the template (404) and its owner (403) before the body (400).
+    if let Some(id) = id {
+        let existing = readable(conn, caller, id)?;
+        caller.require_owner_or_moderator(existing.owner_id)?;
+    }
+    let body = &body.into().parse()?;
     if !partial {
         let mut errors = plaza_kernel::error::FieldErrors::new();
         for (field, present) in [
@@ -453,10 +464,10 @@ pub fn render_template(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    values: &BTreeMap<String, Value>,
+    body: impl Into<Body<RenderBody>>,
 ) -> ApiResult<String> {
     let template = readable(conn, caller, id)?;
-    templates::render(&template.template, values)
+    templates::render(&template.template, &body.into().parse()?.variables)
 }
 
 /// The caller's request log, newest first (keyset on id).
@@ -581,7 +592,7 @@ pub async fn start_turn(ai: &Ai, caller: &Caller, body: ChatSend) -> ApiResult<C
     let (text, conversation) = db
         .run(move |conn| {
             let mut text = match template_id {
-                Some(id) => render_template(conn, &caller_c, id, &variables)?,
+                Some(id) => render_template(conn, &caller_c, id, RenderBody { variables })?,
                 None => String::new(),
             };
             if let Some(message) = message {

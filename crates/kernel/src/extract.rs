@@ -92,6 +92,14 @@ impl<T> Body<T> {
     }
 }
 
+/// A value known to be valid is a body with a verdict already given, so services that take
+/// `impl Into<Body<T>>` serve both handlers and other callers (the staff console, jobs).
+impl<T> From<T> for Body<T> {
+    fn from(value: T) -> Self {
+        Self::valid(value)
+    }
+}
+
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for Body<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, DbConn, Page, PageRequest};
 
 use crate::model::Avatar;
 use crate::schema::metaverse_avatars as avatars;
@@ -102,9 +102,10 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &AvatarPatch,
+    patch: impl Into<Body<AvatarPatch>>,
 ) -> ApiResult<AvatarOut> {
     let avatar = mine(conn, caller, id)?;
+    let patch = &patch.into().parse()?;
     if patch.is_default == Some(false) && avatar.is_default {
         return Err(ApiError::invalid_field(
             "is_default",
@@ -171,9 +172,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: AvatarPatch,
+        patch: impl Into<Body<AvatarPatch>>,
     ) -> ApiResult<AvatarOut> {
-        db.transaction(move |conn| super::update(conn, &caller, id, &patch))
+        let patch = patch.into();
+        db.transaction(move |conn| super::update(conn, &caller, id, patch))
             .await
     }
 

@@ -9,7 +9,7 @@ use plaza_kernel::ids::UserId;
 use plaza_kernel::notices::{self, Notice};
 use plaza_kernel::pagination::parse_ordering;
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, DbConn, Page, PageRequest};
 
 use crate::access::{self, Level};
 use crate::model::{self, Event};
@@ -223,12 +223,13 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &EventPatch,
+    patch: impl Into<Body<EventPatch>>,
 ) -> ApiResult<EventOut> {
-    patch.check()?;
     let event = model::lock_event(conn, id)?.ok_or_else(not_found)?;
     let access = access::visible(conn, event.world_id, Some(caller)).map_err(|_| not_found())?;
     access.require(Level::Moderator, "change events")?;
+    let patch = &patch.into().parse()?;
+    patch.check()?;
     let start = patch.start_at.map_or(event.start_at, |t| t.naive_utc());
     let end = patch.end_at.map_or(event.end_at, |t| t.naive_utc());
     check_times(start, end)?;
@@ -445,9 +446,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: EventPatch,
+        patch: impl Into<Body<EventPatch>>,
     ) -> ApiResult<EventOut> {
-        db.transaction(move |conn| super::update(conn, &caller, id, &patch))
+        let patch = patch.into();
+        db.transaction(move |conn| super::update(conn, &caller, id, patch))
             .await
     }
 

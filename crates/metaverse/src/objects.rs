@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use plaza_kernel::db::{like, MultiBackend};
 use plaza_kernel::pagination::parse_ordering;
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, DbConn, Page, PageRequest};
 
 use crate::access::{self, Level};
 use crate::model::{Instance, Object};
@@ -148,10 +148,11 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &ObjectPatch,
+    patch: impl Into<Body<ObjectPatch>>,
 ) -> ApiResult<ObjectOut> {
     let object = find(conn, id)?;
     ensure_can_change(caller, &object)?;
+    let patch = &patch.into().parse()?;
     diesel::update(objects::table.find(id))
         .set((
             patch
@@ -267,10 +268,11 @@ pub fn place(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    input: &InstanceWrite,
+    input: impl Into<Body<InstanceWrite>>,
 ) -> ApiResult<InstanceOut> {
     let access = access::visible(conn, id, Some(caller))?;
     access.require(Level::Builder, "place objects")?;
+    let input = &input.into().parse()?;
     check_pose(
         access.world.bounds,
         Some(&input.position),
@@ -350,10 +352,11 @@ pub fn update_instance(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &InstancePatch,
+    patch: impl Into<Body<InstancePatch>>,
 ) -> ApiResult<InstanceOut> {
     let (_, access) = instance_access(conn, caller, id)?;
     access.require(Level::Builder, "move objects")?;
+    let patch = &patch.into().parse()?;
     check_pose(
         access.world.bounds,
         patch.position.as_ref(),
@@ -416,9 +419,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: ObjectPatch,
+        patch: impl Into<Body<ObjectPatch>>,
     ) -> ApiResult<ObjectOut> {
-        db.transaction(move |conn| super::update(conn, &caller, id, &patch))
+        let patch = patch.into();
+        db.transaction(move |conn| super::update(conn, &caller, id, patch))
             .await
     }
 
@@ -433,9 +437,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         world_id: i64,
-        input: InstanceWrite,
+        input: impl Into<Body<InstanceWrite>>,
     ) -> ApiResult<InstanceOut> {
-        db.transaction(move |conn| super::place(conn, &caller, world_id, &input))
+        let input = input.into();
+        db.transaction(move |conn| super::place(conn, &caller, world_id, input))
             .await
     }
 
@@ -444,9 +449,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: InstancePatch,
+        patch: impl Into<Body<InstancePatch>>,
     ) -> ApiResult<InstanceOut> {
-        db.transaction(move |conn| super::update_instance(conn, &caller, id, &patch))
+        let patch = patch.into();
+        db.transaction(move |conn| super::update_instance(conn, &caller, id, patch))
             .await
     }
 

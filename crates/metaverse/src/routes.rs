@@ -5,7 +5,8 @@ use actix_web::{web, HttpResponse};
 use plaza_kernel::error::ErrorBody;
 use plaza_kernel::pagination::PageParams;
 use plaza_kernel::{
-    ApiResult, Bus, Caller, Db, MaybeCaller, Page, PageRequest, Realtime, ValidJson, ValidQuery,
+    ApiResult, Body, Bus, Caller, Db, MaybeCaller, Page, PageRequest, Realtime, ValidJson,
+    ValidQuery,
 };
 
 use crate::types::{
@@ -98,10 +99,10 @@ pub async fn replace_world(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<WorldWrite>,
+    body: Body<WorldWrite>,
 ) -> ApiResult<HttpResponse> {
     let world =
-        worlds::requests::update(&db, caller, id.into_inner(), body.into_inner().into()).await?;
+        worlds::requests::update(&db, caller, id.into_inner(), body.map(Into::into)).await?;
     Ok(HttpResponse::Ok().json(world))
 }
 
@@ -119,9 +120,9 @@ pub async fn update_world(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<WorldPatch>,
+    body: Body<WorldPatch>,
 ) -> ApiResult<HttpResponse> {
-    let world = worlds::requests::update(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let world = worlds::requests::update(&db, caller, id.into_inner(), body).await?;
     Ok(HttpResponse::Ok().json(world))
 }
 
@@ -161,10 +162,9 @@ pub async fn enter_world(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<EnterWrite>,
+    body: Body<EnterWrite>,
 ) -> ApiResult<HttpResponse> {
-    let entered =
-        sessions::requests::enter(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let entered = sessions::requests::enter(&db, caller, id.into_inner(), body).await?;
     Ok(created_or_ok(entered.created, &entered.session))
 }
 
@@ -247,10 +247,9 @@ pub async fn grant_permission(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<PermissionWrite>,
+    body: Body<PermissionWrite>,
 ) -> ApiResult<HttpResponse> {
-    let (permission, created) =
-        worlds::requests::grant(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let (permission, created) = worlds::requests::grant(&db, caller, id.into_inner(), body).await?;
     Ok(created_or_ok(created, &permission))
 }
 
@@ -311,10 +310,9 @@ pub async fn place_instance(
     bus: web::Data<Bus>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<InstanceWrite>,
+    body: Body<InstanceWrite>,
 ) -> ApiResult<HttpResponse> {
-    let instance =
-        objects::requests::place(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let instance = objects::requests::place(&db, caller, id.into_inner(), body).await?;
     presence::object_changed(
         &bus,
         instance.world_id,
@@ -360,10 +358,9 @@ pub async fn update_instance(
     bus: web::Data<Bus>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<InstancePatch>,
+    body: Body<InstancePatch>,
 ) -> ApiResult<HttpResponse> {
-    let instance =
-        objects::requests::update_instance(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let instance = objects::requests::update_instance(&db, caller, id.into_inner(), body).await?;
     presence::object_changed(
         &bus,
         instance.world_id,
@@ -460,10 +457,10 @@ pub async fn replace_avatar(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<AvatarWrite>,
+    body: Body<AvatarWrite>,
 ) -> ApiResult<HttpResponse> {
     let avatar =
-        avatars::requests::update(&db, caller, id.into_inner(), body.into_inner().into()).await?;
+        avatars::requests::update(&db, caller, id.into_inner(), body.map(Into::into)).await?;
     Ok(HttpResponse::Ok().json(avatar))
 }
 
@@ -480,9 +477,9 @@ pub async fn update_avatar(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<AvatarPatch>,
+    body: Body<AvatarPatch>,
 ) -> ApiResult<HttpResponse> {
-    let avatar = avatars::requests::update(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let avatar = avatars::requests::update(&db, caller, id.into_inner(), body).await?;
     Ok(HttpResponse::Ok().json(avatar))
 }
 
@@ -574,10 +571,10 @@ pub async fn replace_object(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<ObjectWrite>,
+    body: Body<ObjectWrite>,
 ) -> ApiResult<HttpResponse> {
     let object =
-        objects::requests::update(&db, caller, id.into_inner(), body.into_inner().into()).await?;
+        objects::requests::update(&db, caller, id.into_inner(), body.map(Into::into)).await?;
     Ok(HttpResponse::Ok().json(object))
 }
 
@@ -595,9 +592,9 @@ pub async fn update_object(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<ObjectPatch>,
+    body: Body<ObjectPatch>,
 ) -> ApiResult<HttpResponse> {
-    let object = objects::requests::update(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let object = objects::requests::update(&db, caller, id.into_inner(), body).await?;
     Ok(HttpResponse::Ok().json(object))
 }
 
@@ -693,10 +690,10 @@ pub async fn replace_event(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<EventWrite>,
+    body: Body<EventWrite>,
 ) -> ApiResult<HttpResponse> {
     let event =
-        events::requests::update(&db, caller, id.into_inner(), body.into_inner().into()).await?;
+        events::requests::update(&db, caller, id.into_inner(), body.map(Into::into)).await?;
     Ok(HttpResponse::Ok().json(event))
 }
 
@@ -714,9 +711,9 @@ pub async fn update_event(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<EventPatch>,
+    body: Body<EventPatch>,
 ) -> ApiResult<HttpResponse> {
-    let event = events::requests::update(&db, caller, id.into_inner(), body.into_inner()).await?;
+    let event = events::requests::update(&db, caller, id.into_inner(), body).await?;
     Ok(HttpResponse::Ok().json(event))
 }
 

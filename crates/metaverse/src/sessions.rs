@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, DbConn, Page, PageRequest};
 
 use crate::access;
 use crate::avatars;
@@ -81,7 +81,7 @@ pub fn enter(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    input: &EnterWrite,
+    input: impl Into<Body<EnterWrite>>,
 ) -> ApiResult<Entered> {
     let world = crate::model::lock_world(conn, id)?.ok_or_else(access::world_not_found)?;
     let access = access::of(conn, world, Some(caller))?;
@@ -92,6 +92,7 @@ pub fn enter(
         };
         return Err(ApiError::permission_denied(detail));
     }
+    let input = &input.into().parse()?;
     if let Some(open) = open_session(conn, id, caller.id)? {
         let session = present(conn, vec![open])?
             .pop()
@@ -298,8 +299,14 @@ pub mod requests {
     use super::*;
 
     /// Enters a world, in one transaction with the world row locked.
-    pub async fn enter(db: &Db, caller: Caller, id: i64, input: EnterWrite) -> ApiResult<Entered> {
-        db.transaction(move |conn| super::enter(conn, &caller, id, &input))
+    pub async fn enter(
+        db: &Db,
+        caller: Caller,
+        id: i64,
+        input: impl Into<Body<EnterWrite>>,
+    ) -> ApiResult<Entered> {
+        let input = input.into();
+        db.transaction(move |conn| super::enter(conn, &caller, id, input))
             .await
     }
 

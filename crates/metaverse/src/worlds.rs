@@ -11,7 +11,7 @@ use plaza_kernel::db::{like, MultiBackend};
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::syslog::{self, Level as LogLevel};
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Db, DbConn, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Db, DbConn, Page, PageRequest};
 use plaza_users::Author;
 
 use crate::access::{self, Access, Level};
@@ -222,10 +222,11 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &WorldPatch,
+    patch: impl Into<Body<WorldPatch>>,
 ) -> ApiResult<WorldOut> {
     let access = access::locked(conn, id, caller)?;
     access.require(Level::Admin, "change the settings")?;
+    let patch = &patch.into().parse()?;
     if let Some(thumbnail) = patch.thumbnail {
         if thumbnail != access.world.thumbnail_id {
             check_thumbnail(conn, caller, thumbnail)?;
@@ -328,10 +329,11 @@ pub fn grant(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    input: &PermissionWrite,
+    input: impl Into<Body<PermissionWrite>>,
 ) -> ApiResult<(PermissionOut, bool)> {
     let access = access::locked(conn, id, caller)?;
     access.require(Level::Admin, "grant permissions")?;
+    let input = &input.into().parse()?;
     if plaza_users::authors_by_id(conn, &[input.user_id])?.is_empty() {
         return Err(ApiError::invalid_field("user_id", "No user with this id."));
     }
@@ -459,9 +461,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        patch: WorldPatch,
+        patch: impl Into<Body<WorldPatch>>,
     ) -> ApiResult<WorldOut> {
-        db.transaction(move |conn| super::update(conn, &caller, id, &patch))
+        let patch = patch.into();
+        db.transaction(move |conn| super::update(conn, &caller, id, patch))
             .await
     }
 
@@ -476,9 +479,10 @@ pub mod requests {
         db: &Db,
         caller: Caller,
         id: i64,
-        input: PermissionWrite,
+        input: impl Into<Body<PermissionWrite>>,
     ) -> ApiResult<(PermissionOut, bool)> {
-        db.transaction(move |conn| super::grant(conn, &caller, id, &input))
+        let input = input.into();
+        db.transaction(move |conn| super::grant(conn, &caller, id, input))
             .await
     }
 

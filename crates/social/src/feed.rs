@@ -23,7 +23,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use plaza_kernel::db::{self, DbConn, MultiBackend};
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, CursorPage, CursorRequest, Page, PageRequest};
+use plaza_kernel::{
+    ApiError, ApiResult, Body, Caller, CursorPage, CursorRequest, Page, PageRequest,
+};
 
 use crate::graph::{self, card_of};
 use crate::groups;
@@ -330,7 +332,7 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &FeedPostPatch,
+    patch: impl Into<Body<FeedPostPatch>>,
 ) -> ApiResult<FeedPostOut> {
     let row = visible(conn, caller.id, id, true)?;
     if row.author_id != caller.id {
@@ -338,6 +340,7 @@ pub fn update(
             "Only the author may edit this post.",
         ));
     }
+    let patch = &patch.into().parse()?;
     if let Some(v) = patch.visibility {
         if row.group_id.is_some() || v == Visibility::Group {
             return Err(ApiError::invalid_field(
@@ -487,9 +490,10 @@ pub fn comment(
     conn: &mut DbConn,
     me: i64,
     id: i64,
-    input: &CommentWrite,
+    input: impl Into<Body<CommentWrite>>,
 ) -> ApiResult<(CommentOut, Vec<Push>)> {
     let row = visible(conn, me, id, true)?;
+    let input = &input.into().parse()?;
     let at = now();
     diesel::insert_into(c::table)
         .values((

@@ -15,7 +15,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use plaza_kernel::db::{self, like, DbConn, MultiBackend};
 use plaza_kernel::time::{now, utc};
-use plaza_kernel::{ApiError, ApiResult, Caller, Page, PageRequest};
+use plaza_kernel::{ApiError, ApiResult, Body, Caller, Page, PageRequest};
 
 use crate::graph::card_of;
 use crate::live::Push;
@@ -243,10 +243,11 @@ pub fn update(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
-    patch: &GroupPatch,
+    patch: impl Into<Body<GroupPatch>>,
 ) -> ApiResult<GroupOut> {
     find_row(conn, id)?;
     require_admin(conn, caller, id)?;
+    let patch = &patch.into().parse()?;
     diesel::update(g::table.find(id))
         .set((
             patch
@@ -422,8 +423,11 @@ pub fn update_member(
     caller: &Caller,
     id: i64,
     user: i64,
-    patch: &MemberPatch,
+    patch: impl Into<Body<MemberPatch>>,
 ) -> ApiResult<MemberOut> {
+    let row = find_row(conn, id)?;
+    require_admin(conn, caller, id)?;
+    let patch = &patch.into().parse()?;
     let mut errors = Vec::new();
     if let Some(role) = patch.role.as_deref() {
         if !ROLES.contains(&role) {
@@ -445,8 +449,6 @@ pub fn update_member(
         }
         return Err(ApiError::validation(fields));
     }
-    let row = find_row(conn, id)?;
-    require_admin(conn, caller, id)?;
     let target = membership(conn, id, user)?.ok_or_else(member_not_found)?;
     if patch.status.is_some() && target.status == "pending" {
         diesel::update(

@@ -367,17 +367,16 @@ pub async fn replace_group(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<GroupWrite>,
+    body: Body<GroupWrite>,
 ) -> ApiResult<HttpResponse> {
-    let write = body.into_inner();
-    let patch = GroupPatch {
+    let patch = body.map(|write| GroupPatch {
         name: Some(write.name),
         description: Some(write.description.unwrap_or_default()),
         is_private: Some(write.is_private.unwrap_or(false)),
-    };
+    });
     let id = id.into_inner();
     let out = db
-        .transaction(move |conn| groups::update(conn, &caller, id, &patch))
+        .transaction(move |conn| groups::update(conn, &caller, id, patch))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -393,11 +392,11 @@ pub async fn update_group(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<GroupPatch>,
+    body: Body<GroupPatch>,
 ) -> ApiResult<HttpResponse> {
-    let (id, patch) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     let out = db
-        .transaction(move |conn| groups::update(conn, &caller, id, &patch))
+        .transaction(move |conn| groups::update(conn, &caller, id, body))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -487,11 +486,11 @@ pub async fn update_member(
     db: web::Data<Db>,
     caller: Caller,
     path: web::Path<(i64, i64)>,
-    body: ValidJson<MemberPatch>,
+    body: Body<MemberPatch>,
 ) -> ApiResult<HttpResponse> {
-    let ((id, user), patch) = (path.into_inner(), body.into_inner());
+    let (id, user) = path.into_inner();
     let out = db
-        .transaction(move |conn| groups::update_member(conn, &caller, id, user, &patch))
+        .transaction(move |conn| groups::update_member(conn, &caller, id, user, body))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -585,11 +584,11 @@ pub async fn update_post(
     db: web::Data<Db>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<FeedPostPatch>,
+    body: Body<FeedPostPatch>,
 ) -> ApiResult<HttpResponse> {
-    let (id, patch) = (id.into_inner(), body.into_inner());
+    let id = id.into_inner();
     let out = db
-        .transaction(move |conn| feed::update(conn, &caller, id, &patch))
+        .transaction(move |conn| feed::update(conn, &caller, id, body))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -675,9 +674,9 @@ pub async fn create_comment(
     bus: web::Data<Bus>,
     caller: Caller,
     id: web::Path<i64>,
-    body: ValidJson<CommentWrite>,
+    body: Body<CommentWrite>,
 ) -> ApiResult<HttpResponse> {
-    let out = service::comment(&db, &bus, caller.id, id.into_inner(), body.into_inner()).await?;
+    let out = service::comment(&db, &bus, caller.id, id.into_inner(), body).await?;
     Ok(HttpResponse::Created().json(out))
 }
 

@@ -3,7 +3,7 @@
 //! [`messages`], [`crate::notifications`]), and publishes what the committed change pushes to
 //! sockets. Handlers extract, call one of these, and answer.
 
-use plaza_kernel::{ApiResult, Bus, Caller, Db};
+use plaza_kernel::{ApiResult, Body, Bus, Caller, Db};
 
 use crate::live::{self, Push};
 use crate::types::{
@@ -101,9 +101,9 @@ pub async fn comment(
     bus: &Bus,
     me: i64,
     id: i64,
-    input: crate::types::CommentWrite,
+    input: impl Into<Body<crate::types::CommentWrite>> + Send + 'static,
 ) -> ApiResult<CommentOut> {
-    commit_then_push(db, bus, move |conn| feed::comment(conn, me, id, &input)).await
+    commit_then_push(db, bus, move |conn| feed::comment(conn, me, id, input)).await
 }
 
 /// Sends a direct message; the recipient's sockets receive it and its notification.

@@ -59,7 +59,7 @@ db_test!(async fn lists_run_the_same_queries_for_1_and_60_rows(backend) {
                 }
             }
             for c in &callers {
-                plaza_metaverse::sessions::enter(conn, c, first, &EnterWrite::default())?;
+                plaza_metaverse::sessions::enter(conn, c, first, EnterWrite::default())?;
             }
             let start = chrono::Utc::now() + chrono::Duration::hours(1);
             for i in 0..60 {

@@ -89,3 +89,74 @@ db_test!(async fn permission_comes_before_the_body(backend) {
     let (_, post) = call(app.get(&format!("/api/v1/posts/{id}/"))).await;
     assert_eq!(post["title"], "Hello");
 });
+
+/// One object of each new domain, owned by the bearer of `owner`: its collection's path, its
+/// id, and a body that is invalid for it.
+async fn owned_objects(
+    app: &plaza_kernel::testing::TestApp,
+    owner: &str,
+) -> Vec<(&'static str, i64, Value)> {
+    let objects = [
+        (
+            "/api/v1/ai/templates/",
+            json!({"name": "Greeting", "template": "Hello {{name}}", "is_public": true}),
+            json!({"name": 7, "is_public": "yes"}),
+        ),
+        (
+            "/api/v1/social/groups/",
+            json!({"name": "Walkers"}),
+            json!({"name": 7}),
+        ),
+        (
+            "/api/v1/social/posts/",
+            json!({"content": "A walk"}),
+            json!({"content": 7}),
+        ),
+        (
+            "/api/v1/metaverse/worlds/",
+            json!({"name": "Harbour"}),
+            json!({"max_users": "many", "bounds": "far"}),
+        ),
+        (
+            "/api/v1/metaverse/objects/",
+            json!({"name": "Bench", "kind": "furniture"}),
+            json!({"price": "free"}),
+        ),
+    ];
+    let mut made = Vec::new();
+    for (path, body, bad) in objects {
+        let (status, out) = call(app.post(path).bearer_auth(owner).json(&body)).await;
+        assert_eq!(status, 201, "{path}: {out}");
+        made.push((path, out["id"].as_i64().unwrap(), bad));
+    }
+    made
+}
+
+db_test!(async fn permission_comes_before_the_body_in_every_domain(backend) {
+    let app = app(backend).await;
+    let owner = app.create_user("owner").await;
+    let other = app.create_user("other").await;
+    for (collection, id, bad) in owned_objects(&app, &owner.access).await {
+        let path = format!("{collection}{id}/");
+        // Someone else: 403 whatever the body; no such object: 404; the owner: 400 naming it.
+        let (status, body) = call(app.patch(&path).bearer_auth(&other.access).json(&bad)).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("permission_denied")), "{path}: {body}");
+        let missing = format!("{collection}999999/");
+        let (status, body) = call(app.patch(&missing).bearer_auth(&owner.access).json(&bad)).await;
+        assert_eq!(status, 404, "{missing}: {body}");
+        let (status, body) = call(app.patch(&path).bearer_auth(&owner.access).json(&bad)).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("validation_error")), "{path}: {body}");
+        assert!(!field_names(&body).is_empty(), "{path}: {body}");
+    }
+    // Staff-only writes: a non-staff caller is refused before the body is read; staff then
+    // meet the missing model (404) before the body (400).
+    let (status, _) = call(app.post("/api/v1/ai/models/").bearer_auth(&other.access).json(&json!({"name": 7}))).await;
+    assert_eq!(status, 403);
+    let (status, _) = call(app.patch("/api/v1/ai/models/999999/").bearer_auth(&other.access).json(&json!({"name": 7}))).await;
+    assert_eq!(status, 403);
+    let staff = app.create_staff("root").await;
+    let (status, _) = call(app.patch("/api/v1/ai/models/999999/").bearer_auth(&staff.access).json(&json!({"name": 7}))).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(app.post("/api/v1/ai/models/").bearer_auth(&staff.access).json(&json!({"name": 7}))).await;
+    assert_eq!(status, 400);
+});
