@@ -197,6 +197,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .wrap(cors)
     })
     .on_connect(move |conn, _| set_send_buffer(conn, send_buffer))
+    // Small writes go out at once: without it Nagle's algorithm holds a WebSocket frame
+    // (a presence move, a stream delta, an SSE chunk) until the previous one is acknowledged.
+    .tcp_nodelay(true)
     .workers(workers)
     .shutdown_timeout(30)
     .bind(&bind)
