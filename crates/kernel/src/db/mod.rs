@@ -396,8 +396,6 @@ where
     }
 }
 
-/// The id of the row the last `INSERT` on this connection created.
-///
 /// Ids written into a statement as a list of numbers (`1,2,3`), for set-based statements over
 /// many rows (`… WHERE id IN ({list})`) that diesel's DSL cannot spell on both backends
 /// (`UPDATE … SET n = (SELECT COUNT(*) …)`). Only numbers go in, so nothing a client sent can
@@ -406,6 +404,8 @@ pub fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// The id of the row the last `INSERT` on this connection created.
+///
 /// Call it on the same connection right after the insert (inside the same transaction when
 /// the insert is part of one); `RETURNING` does not compile through [`DbConn`].
 pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {

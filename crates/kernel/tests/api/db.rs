@@ -252,3 +252,21 @@ fn mysql_statements_are_counted_for_metrics() {
         statements_are_counted_for_metrics(&b);
     }
 }
+
+/// The bundled SQLite is built with the query-planner stability guarantee
+/// (`.cargo/config.toml`): without it every statement with `LIMIT ?` is planned again each
+/// time it runs, because SQLite 3.50 specialises the plan for the bound limit.
+#[test]
+fn sqlite_is_built_with_the_planner_stability_guarantee() {
+    #[derive(QueryableByName)]
+    struct Used {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        used: i32,
+    }
+    let test_db = TestDb::create(&TestBackend::Sqlite);
+    let mut conn = test_db.db.get().unwrap();
+    let row: Used = diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(row.used, 1, "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG");
+}
