@@ -3,7 +3,8 @@
 //!
 //! - Reads run a fixed number of queries whatever the page size: count, the page, then one
 //!   batch each for tag links, tags and authors (a detail adds the view count and the
-//!   replies).
+//!   replies). The unfiltered list's count is the kept total ([`model::post_total`]), not a
+//!   `COUNT(*)`, which InnoDB answers by reading every post.
 //! - `reply_count` and `view_count` change in SQL (`col = col + 1`); `tags.usage_count`
 //!   through `plaza_core`'s `add_usage`, in the same transaction.
 //! - A reply tells the post's author (a `forum_reply` notice job, in the reply's transaction),
@@ -142,7 +143,12 @@ pub fn list_posts(
         query
     };
 
-    let count: i64 = filtered().count().get_result(conn)?;
+    // Unfiltered, the kept total; filtered, `COUNT(*)` over the filter's index.
+    let count: i64 = if author.is_none() && tag_id.is_none() && search.is_none() {
+        model::post_total(conn)?
+    } else {
+        filtered().count().get_result(conn)?
+    };
     page.paginate(count, |window| {
         let rows: Vec<Post> = order_posts(filtered(), &ordering)
             .select(Post::as_select())
