@@ -2,8 +2,8 @@
 
 use diesel::prelude::*;
 use futures_util::future::join_all;
-use plaza_kernel::schema::posts;
 use plaza_kernel::db_test;
+use plaza_kernel::schema::posts;
 use serde_json::{json, Value};
 
 use crate::support::{app, get_json, id, post};
