@@ -344,6 +344,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The number of forum posts, in 16 slots kept by triggers on `posts` (plaza-posts).
+    post_totals (slot) {
+        slot -> Integer,
+        total -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Which tags a forum post carries (plaza-posts).
     post_tags (post_id, tag_id) {
         post_id -> BigInt,
@@ -435,6 +443,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     posts,
     replies,
     post_tags,
+    post_totals,
     video_streams,
     stream_connections,
 );

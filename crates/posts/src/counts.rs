@@ -5,10 +5,11 @@ use plaza_kernel::counts::Counts;
 use plaza_kernel::schema::{posts, replies};
 
 /// Adds the forum's counts: system-wide `posts` and `replies`, and per user `posts` and
-/// `replies` (deleted replies are not counted). Each is one indexed `COUNT(*)`.
+/// `replies` (deleted replies are not counted). Each is one indexed `COUNT(*)`, but the posts' total,
+/// which is kept ([`crate::model::post_total`]).
 pub fn add_counts(counts: Counts) -> Counts {
     counts
-        .system("posts", |conn| posts::table.count().get_result(conn))
+        .system("posts", crate::model::post_total)
         .system("replies", |conn| {
             replies::table
                 .filter(replies::is_deleted.eq(false))

@@ -4,9 +4,14 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
+use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping};
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
 use plaza_kernel::db::{self, DbConn};
-use plaza_kernel::schema::{post_tags, posts, replies};
+use plaza_kernel::schema::{post_tags, post_totals, posts, replies};
 
 /// A post row.
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -63,6 +68,64 @@ pub fn find_post(conn: &mut DbConn, id: i64) -> QueryResult<Option<Post>> {
         .optional()
 }
 
+/// The ids of a post's tags as text (`"3,7"`, or NULL without tags): a correlated subquery
+/// selected beside the columns of a `posts` query, so a page of posts or a post comes with
+/// its tag links in the same statement. Read it with [`tag_ids`].
+#[derive(Debug, Clone, Copy, Default, QueryId)]
+pub struct TagIds;
+
+impl Expression for TagIds {
+    type SqlType = Nullable<Text>;
+}
+
+impl AppearsOnTable<posts::table> for TagIds {}
+
+impl SelectableExpression<posts::table> for TagIds {}
+
+impl ValidGrouping<()> for TagIds {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for TagIds {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // CAST: text on both backends (MySQL's GROUP_CONCAT of numbers may be binary).
+        out.push_sql(
+            "(SELECT GROUP_CONCAT(CAST(post_tags.tag_id AS CHAR)) FROM post_tags \
+             WHERE post_tags.post_id = posts.id)",
+        );
+        Ok(())
+    }
+}
+
+/// The ids in what [`TagIds`] selected, smallest first.
+pub fn tag_ids(text: Option<&str>) -> Vec<i64> {
+    let mut ids: Vec<i64> = text
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|id| id.trim().parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// One post with the ids of its tags (see [`TagIds`]).
+pub fn find_post_with_tags(conn: &mut DbConn, id: i64) -> QueryResult<Option<(Post, Vec<i64>)>> {
+    let row: Option<(Post, Option<String>)> = posts::table
+        .find(id)
+        .select((Post::as_select(), TagIds))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(post, tags)| (post, tag_ids(tags.as_deref()))))
+}
+
+/// How many posts there are: the sum of `post_totals`' slots, which triggers on `posts` change
+/// in the statement that inserts or deletes a post (migration `posts_totals`). A read of 16
+/// rows by primary key, where `COUNT(*)` on InnoDB reads every post.
+pub fn post_total(conn: &mut DbConn) -> QueryResult<i64> {
+    let slots: Vec<i64> = post_totals::table.select(post_totals::total).load(conn)?;
+    Ok(slots.iter().sum())
+}
+
 /// One post, locked for the rest of the transaction so concurrent edits of the same post
 /// (its tags, its deletion) queue: `FOR UPDATE` on MySQL; on SQLite the transaction already
 /// holds the write lock (`BEGIN IMMEDIATE`).
@@ -100,11 +163,52 @@ pub struct NewPostRow<'a> {
 
 /// Inserts a post and returns its id.
 pub fn insert_post(conn: &mut DbConn, row: &NewPostRow<'_>) -> QueryResult<i64> {
-    diesel::insert_into(posts::table)
-        .values(row)
-        .execute(conn)?;
+    InsertPost(row).execute(conn)?;
     db::last_insert_id(conn)
 }
+
+/// `INSERT INTO posts …` spelled out: diesel's own insert is prepared, executed and closed
+/// each time on MySQL (it is not safe to cache for every backend), this one stays in the
+/// connection's statement cache, as [`db::ids_in`] explains.
+struct InsertPost<'r, 'a>(&'r NewPostRow<'a>);
+
+impl QueryId for InsertPost<'_, '_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for InsertPost<'_, '_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let row = self.0;
+        out.push_sql(
+            "INSERT INTO posts (author_id, title, content, reply_count, view_count, \
+             created_at, updated_at) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&row.author_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(row.title)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, str>(row.content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&row.reply_count)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&row.view_count)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&row.created_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertPost<'_, '_> {}
 
 /// Adds `delta` to a post's reply count, in SQL; `false` when the post does not exist. Run
 /// first in a reply's transaction: on MySQL it also locks the post row, so concurrent replies
@@ -131,7 +235,7 @@ pub fn tag_ids_by_post(conn: &mut DbConn, post_ids: &[i64]) -> QueryResult<HashM
         return Ok(out);
     }
     let rows: Vec<(i64, i64)> = post_tags::table
-        .filter(post_tags::post_id.eq_any(post_ids))
+        .filter(db::ids_in(post_tags::post_id, post_ids))
         .select((post_tags::post_id, post_tags::tag_id))
         .order((post_tags::post_id.asc(), post_tags::tag_id.asc()))
         .load(conn)?;

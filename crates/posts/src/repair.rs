@@ -12,7 +12,9 @@
 //!   concurrent replies, none holding many rows for long);
 //! - `tags.usage_count` := links in `post_tags`, through plaza-core's `recount_usage`, which
 //!   locks the tags first;
-//! - tombstones left without answers are removed, as deleting their last answer would have.
+//! - tombstones left without answers are removed, as deleting their last answer would have;
+//! - the posts' total (`post_totals`, kept by triggers that a cascade does not fire on MySQL)
+//!   := `COUNT(*)` of the posts, with its slots locked so no create or delete lands between.
 
 use std::collections::HashMap;
 
@@ -22,7 +24,7 @@ use diesel::sql_types::BigInt;
 use plaza_core::tags::service as tags;
 use plaza_kernel::db::{self, DbConn};
 use plaza_kernel::jobs::{Job, JobContext, JobError, JobRegistry, Schedule};
-use plaza_kernel::schema::{post_tags, posts, replies};
+use plaza_kernel::schema::{post_tags, post_totals, posts, replies};
 use plaza_kernel::ApiResult;
 use serde::{Deserialize, Serialize};
 
@@ -49,6 +51,8 @@ pub struct Repaired {
     pub tags: usize,
     /// Tombstones removed because nothing answered them any more.
     pub tombstones: usize,
+    /// Whether the posts' total was wrong.
+    pub total: bool,
 }
 
 #[derive(QueryableByName)]
@@ -97,11 +101,39 @@ pub fn repair_counters(conn: &mut DbConn) -> ApiResult<Repaired> {
             Ok(links.into_iter().collect::<HashMap<i64, i64>>())
         })
     })?;
+    let total = db::transaction(conn, recount_total)?;
     Ok(Repaired {
         posts,
         tags,
         tombstones,
+        total,
     })
+}
+
+/// Sets the posts' total to `COUNT(*)`; whether it was wrong. The slots are locked first (on
+/// SQLite the transaction holds the write lock), so every create or delete either committed
+/// before the count, which sees it, or waits to change its slot after this commits.
+fn recount_total(conn: &mut DbConn) -> QueryResult<bool> {
+    let slots: Vec<i64> = match conn {
+        DbConn::Mysql(c) => post_totals::table
+            .select(post_totals::total)
+            .for_update()
+            .load(c)?,
+        DbConn::Sqlite(_) => post_totals::table.select(post_totals::total).load(conn)?,
+    };
+    let kept: i64 = slots.iter().sum();
+    let counted: i64 = posts::table.count().get_result(conn)?;
+    if kept == counted {
+        return Ok(false);
+    }
+    // Only the sum means something: the whole count goes to slot 0.
+    diesel::update(post_totals::table)
+        .set(post_totals::total.eq(0))
+        .execute(conn)?;
+    diesel::update(post_totals::table.find(0))
+        .set(post_totals::total.eq(counted))
+        .execute(conn)?;
+    Ok(true)
 }
 
 /// The nightly job.
@@ -129,6 +161,7 @@ async fn run_repair(ctx: JobContext, _: RepairCounters) -> Result<(), JobError> 
             posts = repaired.posts,
             tags = repaired.tags,
             tombstones = repaired.tombstones,
+            total = repaired.total,
             "repaired forum counters that had drifted"
         );
     }

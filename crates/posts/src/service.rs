@@ -1,9 +1,10 @@
 //! The forum's rules, callable without HTTP. Every function takes `&mut DbConn`; those that
 //! write expect to run inside one transaction (`Db::transaction`).
 //!
-//! - Reads run a fixed number of queries whatever the page size: count, the page, then one
-//!   batch each for tag links, tags and authors (a detail adds the view count and the
-//!   replies).
+//! - Reads run a fixed number of queries whatever the page size: count, the page with its tag
+//!   links ([`model::TagIds`]), then one batch each for authors and tags (none for tags when
+//!   the page has none; a detail adds the view count and the replies). The unfiltered list's count is the kept total ([`model::post_total`]), not a
+//!   `COUNT(*)`, which InnoDB answers by reading every post.
 //! - `reply_count` and `view_count` change in SQL (`col = col + 1`); `tags.usage_count`
 //!   through `plaza_core`'s `add_usage`, in the same transaction.
 //! - A reply tells the post's author (a `forum_reply` notice job, in the reply's transaction),
@@ -142,10 +143,15 @@ pub fn list_posts(
         query
     };
 
-    let count: i64 = filtered().count().get_result(conn)?;
+    // Unfiltered, the kept total; filtered, `COUNT(*)` over the filter's index.
+    let count: i64 = if author.is_none() && tag_id.is_none() && search.is_none() {
+        model::post_total(conn)?
+    } else {
+        filtered().count().get_result(conn)?
+    };
     page.paginate(count, |window| {
-        let rows: Vec<Post> = order_posts(filtered(), &ordering)
-            .select(Post::as_select())
+        let rows: Vec<(Post, Option<String>)> = order_posts(filtered(), &ordering)
+            .select((Post::as_select(), model::TagIds))
             .limit(window.limit)
             .offset(window.offset)
             .load(conn)?;
@@ -186,11 +192,18 @@ fn order_posts<'a>(
     }
 }
 
-/// Posts with their authors and tags: one query for authors, one for tag links, one for tags.
-fn present_posts(conn: &mut DbConn, rows: Vec<Post>) -> ApiResult<Vec<PostOut>> {
+/// Posts (read with their tag ids, [`model::TagIds`]) with their authors and tags: one query
+/// for authors, one for tags (none when no post has any).
+fn present_posts(conn: &mut DbConn, rows: Vec<(Post, Option<String>)>) -> ApiResult<Vec<PostOut>> {
+    let (rows, links): (Vec<Post>, HashMap<i64, Vec<i64>>) = rows
+        .into_iter()
+        .map(|(post, tags)| {
+            let links = (post.id, model::tag_ids(tags.as_deref()));
+            (post, links)
+        })
+        .unzip();
     let authors = load_authors(conn, &rows, &[])?;
-    let ids: Vec<i64> = rows.iter().map(|p| p.id).collect();
-    let tags_by_post = load_post_tags(conn, &ids)?;
+    let tags_by_post = load_post_tags(conn, links)?;
     Ok(finish_posts(rows, &authors, &tags_by_post))
 }
 
@@ -205,9 +218,11 @@ fn load_authors(
     plaza_users::authors_by_id(conn, &ids)
 }
 
-/// Tags of each post: links in one query, tags in another.
-fn load_post_tags(conn: &mut DbConn, post_ids: &[i64]) -> ApiResult<HashMap<i64, Vec<TagSummary>>> {
-    let links = model::tag_ids_by_post(conn, post_ids)?;
+/// Tags of each post, from the tag ids of each: one query.
+fn load_post_tags(
+    conn: &mut DbConn,
+    links: HashMap<i64, Vec<i64>>,
+) -> ApiResult<HashMap<i64, Vec<TagSummary>>> {
     let all: Vec<i64> = links.values().flatten().copied().collect();
     let summaries = tags::summaries(conn, &all)?;
     Ok(links
@@ -275,7 +290,7 @@ pub fn get_post(conn: &mut DbConn, id: i64, count_view: bool) -> ApiResult<PostD
     if count_view && !model::add_view(conn, id)? {
         return Err(post_not_found());
     }
-    let post = model::find_post(conn, id)?.ok_or_else(post_not_found)?;
+    let (post, tag_ids) = model::find_post_with_tags(conn, id)?.ok_or_else(post_not_found)?;
     let thread: Vec<Reply> = replies::table
         .filter(replies::post_id.eq(id))
         .order((replies::created_at.asc(), replies::id.asc()))
@@ -284,7 +299,7 @@ pub fn get_post(conn: &mut DbConn, id: i64, count_view: bool) -> ApiResult<PostD
         .load(conn)?;
     let reply_authors: Vec<i64> = thread.iter().map(|r| r.author_id).collect();
     let authors = load_authors(conn, std::slice::from_ref(&post), &reply_authors)?;
-    let tags_by_post = load_post_tags(conn, &[id])?;
+    let tags_by_post = load_post_tags(conn, HashMap::from([(id, tag_ids)]))?;
     let replies = thread
         .into_iter()
         .map(|r| present_reply(r, &authors))

@@ -1,5 +1,6 @@
 //! An account's deletion cascades through the forum: the user's posts go with their replies and
-//! tag links, and the user's replies elsewhere go with the answers under them. No counter sees
+//! tag links (the posts deleted by [`before_user_delete`] itself, so the posts' total stays
+//! exact), and the user's replies elsewhere go with the answers under them. No counter sees
 //! a cascade, so the deleting transaction notes what it leaves stale and a job
 //! ([`UserDeleted`]) brings it up to date once the deletion has committed: the `reply_count` of
 //! the other threads the user replied in, the `usage_count` of the tags on the user's posts,
@@ -55,10 +56,11 @@ pub fn before_user_delete(conn: &mut DbConn, user_id: i64) -> QueryResult<()> {
         .select(post_tags::tag_id)
         .distinct()
         .load(conn)?;
-    let wrote_posts: i64 = posts::table
-        .filter(posts::author_id.eq(user_id))
-        .count()
-        .get_result(conn)?;
+    // The user's posts go here rather than by the users row's cascade, which MySQL runs
+    // without firing triggers: the posts' total (`post_totals`) stays exact in this
+    // transaction. Their replies and tag links still go by cascade.
+    let wrote_posts =
+        diesel::delete(posts::table.filter(posts::author_id.eq(user_id))).execute(conn)?;
     if threads.is_empty() && wrote_posts == 0 {
         return Ok(());
     }

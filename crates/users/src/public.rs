@@ -24,11 +24,9 @@ pub fn authors_by_id(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64,
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut unique = ids.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
+    // A cached statement per size of the list (plaza_kernel::db::ids_in).
     let rows: Vec<(i64, String, Option<String>, Option<String>)> = users::table
-        .filter(users::id.eq_any(&unique))
+        .filter(plaza_kernel::db::ids_in(users::id, ids))
         .select((
             users::id,
             users::username,

@@ -573,11 +573,9 @@ pub fn summaries(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, Tag
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut unique = ids.to_vec();
-    unique.sort_unstable();
-    unique.dedup();
+    // A cached statement per size of the list (plaza_kernel::db::ids_in).
     Ok(tags::table
-        .filter(tags::id.eq_any(&unique))
+        .filter(plaza_kernel::db::ids_in(tags::id, ids))
         .select(TagSummary::as_select())
         .load(conn)?
         .into_iter()

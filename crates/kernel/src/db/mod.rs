@@ -6,10 +6,13 @@
 //! through [`Db::run`] or [`Db::transaction`], which hop to the blocking pool: a query never
 //! runs on an async worker thread.
 
+mod cached;
 pub mod like;
 mod migrations;
 mod pool;
 mod query_log;
+
+pub use cached::{ids_in, IdsIn};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -413,7 +416,7 @@ pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
         DbConn::Mysql(_) => "LAST_INSERT_ID()",
         DbConn::Sqlite(_) => "last_insert_rowid()",
     };
-    diesel::select(diesel::dsl::sql::<BigInt>(sql)).get_result(conn)
+    diesel::select(cached::FixedBigInt(sql)).get_result(conn)
 }
 
 /// Creates the MySQL database named in `url` if it does not exist (utf8mb4), so a fresh

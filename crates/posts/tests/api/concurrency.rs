@@ -1,7 +1,9 @@
 //! Counters under concurrency: updated in SQL, they never lose a count.
 
+use diesel::prelude::*;
 use futures_util::future::join_all;
 use plaza_kernel::db_test;
+use plaza_kernel::schema::posts;
 use serde_json::{json, Value};
 
 use crate::support::{app, get_json, id, post};
@@ -180,4 +182,42 @@ db_test!(async fn concurrent_writes_under_cached_reads_keep_counts_search_and_re
     assert_eq!(busy["reply_count"], 40);
     let found = get_json(&app, "/api/v1/posts/?search=zebracorn&page_size=100").await;
     assert_eq!(found["count"], 20);
+});
+
+db_test!(async fn the_list_total_stays_exact_under_parallel_creates_and_deletes(backend) {
+    let app = app(backend).await;
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(app.create_user(&format!("user{i}")).await);
+    }
+    let mut doomed = Vec::new();
+    for i in 0..20 {
+        let user = &users[i % users.len()];
+        doomed.push((user, id(&post(&app, user, &format!("old {i}"), "c", &[]).await)));
+    }
+
+    // Forty creates and the twenty deletes at once, over every slot of the kept total.
+    let creates = (0..40).map(|i| {
+        let user = &users[i % users.len()];
+        app.post("/api/v1/posts/")
+            .bearer_auth(&user.access)
+            .json(&json!({"title": format!("new {i}"), "content": "c"}))
+            .send()
+    });
+    let deletes = doomed.iter().map(|(user, pid)| {
+        app.delete(&format!("/api/v1/posts/{pid}/"))
+            .bearer_auth(&user.access)
+            .send()
+    });
+    let (created, deleted) = futures_util::join!(join_all(creates), join_all(deletes));
+    assert!(created.into_iter().all(|r| r.unwrap().status() == 201));
+    assert!(deleted.into_iter().all(|r| r.unwrap().status() == 204));
+
+    let rows: i64 = app
+        .db()
+        .run(|conn| Ok(posts::table.count().get_result(conn)?))
+        .await
+        .unwrap();
+    assert_eq!(rows, 40);
+    assert_eq!(get_json(&app, "/api/v1/posts/?page_size=1").await["count"], rows);
 });

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use plaza_kernel::db_test;
 use plaza_kernel::jobs::{enqueue, JobOptions, JobRegistry};
-use plaza_kernel::schema::users;
+use plaza_kernel::schema::{post_totals, users};
 use plaza_posts::repair::{repair_counters, RepairCounters, Repaired};
 use serde_json::Value;
 
@@ -39,10 +39,28 @@ db_test!(async fn a_deleted_user_leaves_counts_the_repair_fixes(backend) {
 
     let fixed = get_json(&app, &format!("/api/v1/posts/{}/", id(&kept))).await;
     assert_eq!(fixed["reply_count"], 1);
+    // The list's total, kept by triggers a MySQL cascade does not fire, counts Alice's post.
+    assert_eq!(get_json(&app, "/api/v1/posts/").await["count"], 1);
     let tags: Value = get_json(&app, "/api/v1/core/tags/?ordering=name").await;
     let usage: Vec<(&str, i64)> = tags["results"].as_array().unwrap().iter().map(|t| (t["name"].as_str().unwrap(), t["usage_count"].as_i64().unwrap())).collect();
     assert_eq!(usage, [("bobs", 0), ("shared", 1)]);
     assert_eq!(app.db().run(repair_counters).await.unwrap(), Repaired::default(), "repairs converge");
+});
+
+db_test!(async fn the_repair_recounts_the_posts_total(backend) {
+    let app = app(backend).await;
+    let alice = app.create_user("alice").await;
+    for i in 0..3 {
+        post(&app, &alice, &format!("p{i}"), "c", &[]).await;
+    }
+    // Drift the way a hand-made change would: the slots no longer add up to the posts.
+    app.db().run(|conn| Ok(diesel::update(post_totals::table).set(post_totals::total.eq(7)).execute(conn)?)).await.unwrap();
+    assert_eq!(get_json(&app, "/api/v1/posts/?page_size=1").await["count"], 112);
+
+    let repaired = app.db().run(repair_counters).await.unwrap();
+    assert_eq!(repaired, Repaired { total: true, ..Repaired::default() });
+    assert_eq!(get_json(&app, "/api/v1/posts/?page_size=1").await["count"], 3);
+    assert_eq!(app.db().run(repair_counters).await.unwrap(), Repaired::default());
 });
 
 db_test!(async fn orphaned_tombstones_are_removed(backend) {
@@ -59,7 +77,7 @@ db_test!(async fn orphaned_tombstones_are_removed(backend) {
     app.db().run(move |conn| Ok(diesel::delete(users::table.find(bob_id)).execute(conn)?)).await.unwrap();
 
     let repaired = app.db().run(repair_counters).await.unwrap();
-    assert_eq!(repaired, Repaired { posts: 1, tags: 0, tombstones: 1 });
+    assert_eq!(repaired, Repaired { posts: 1, tags: 0, tombstones: 1, total: false });
     let detail = get_json(&app, &format!("/api/v1/posts/{}/", id(&p))).await;
     assert_eq!(detail["replies"], serde_json::json!([]));
     assert_eq!(detail["reply_count"], 0);
