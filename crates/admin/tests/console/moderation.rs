@@ -378,3 +378,67 @@ db_test!(async fn ai_conversations_and_templates_are_moderated(backend) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 });
+
+db_test!(async fn forum_replies_edit_and_delete_with_the_api_rules(backend) {
+    let app = app(backend).await;
+    let staff = app.create_staff("root").await;
+    let alice = app.create_user("alice").await;
+    let post = json_of(
+        app.post("/api/v1/posts/")
+            .bearer_auth(&alice.access)
+            .json(&json!({"title": "Hello", "content": "First post"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let post_id = post["id"].as_i64().unwrap();
+    let reply = json_of(
+        app.post(&format!("/api/v1/posts/{post_id}/replies/"))
+            .bearer_auth(&alice.access)
+            .json(&json!({"content": "Frist!"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let reply_id = reply["id"].as_i64().unwrap();
+    let mut browser = Browser::new(&app);
+    browser.sign_in_staff(&staff).await;
+
+    let html = browser.page("/admin/replies/?q=frist&is_deleted=false").await;
+    assert!(html.contains(">Frist!<") && html.contains("1 in all"), "{html}");
+    assert!(browser.page("/admin/replies/?is_deleted=true").await.contains("0 in all"));
+
+    let path = format!("/admin/replies/{reply_id}/");
+    let csrf = input_value(&browser.page(&path).await, "csrf").unwrap();
+    let res = browser.post(&path, &[("csrf", &csrf), ("content", "   ")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(res.text().await.unwrap().contains("id=\"error-content\""));
+    let res = browser.post(&path, &[("csrf", &csrf), ("content", "First!")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let replies: Value = app
+        .get(&format!("/api/v1/posts/{post_id}/replies/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(replies["results"][0]["content"], "First!", "{replies}");
+    let html = browser.page(&format!("{path}history/")).await;
+    assert!(html.contains("<td>content</td><td>Frist!</td><td>First!</td>"), "{html}");
+
+    let delete = format!("{path}delete/");
+    let csrf = input_value(&browser.page(&delete).await, "csrf").unwrap();
+    assert_eq!(browser.post(&delete, &[("csrf", &csrf)]).await.status(), StatusCode::SEE_OTHER);
+    let post: Value = app
+        .get(&format!("/api/v1/posts/{post_id}/"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(post["reply_count"], 0, "{post}");
+});
