@@ -270,12 +270,37 @@ async fn staff_run_the_site_from_the_console_in_a_browser() {
         .click()
         .await
         .unwrap();
+    // "Are you sure?" lists the accounts before anything changes.
+    assert!(text_of(&client, "ul.goes").await.contains("alice"));
+    let (status, _) = api_login(&plaza, "alice", PASSWORD).await;
+    assert_eq!(status, 200, "nothing changes before the confirmation");
+    client
+        .wait()
+        .for_element(Locator::Css("button.danger"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert!(text_of(&client, ".notice").await.contains("1 done"));
     let (status, _) = api_login(&plaza, "alice", PASSWORD).await;
     assert_eq!(
         status, 401,
         "a deactivated user cannot log in through the API"
     );
+
+    // Her API sessions ended with her account: the login sessions list them as revoked.
+    client
+        .goto(&plaza.url("/admin/sessions/?q=alice&state=live"))
+        .await
+        .unwrap();
+    assert!(text_of(&client, "tbody").await.contains("Nothing here."));
+    client
+        .goto(&plaza.url("/admin/sessions/?q=alice&state=revoked"))
+        .await
+        .unwrap();
+    let rows = text_of(&client, "tbody").await;
+    assert!(rows.contains("alice") && rows.contains("revoked"), "{rows}");
 
     // Its history shows who did it.
     client

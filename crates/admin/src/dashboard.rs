@@ -87,6 +87,7 @@ pub async fn index(
         services: staff.services.clone(),
         caller: staff.caller.clone(),
         request: req.clone(),
+        history: plaza_kernel::admin::History::default(),
     };
     let mut chart_views = Vec::new();
     for chart in console.registry.charts() {

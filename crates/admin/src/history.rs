@@ -34,8 +34,8 @@ pub struct Change<'a> {
     pub changes: serde_json::Value,
 }
 
-/// Records `change` made by `staff`.
-pub async fn record(staff: &Staff, change: Change<'_>) -> ApiResult<()> {
+/// The system-log entry of `change` made by `staff`.
+pub fn event(staff: &Staff, change: Change<'_>) -> Event {
     let data = serde_json::json!({
         "by": staff.caller.id,
         "by_username": staff.caller.username,
@@ -43,14 +43,32 @@ pub async fn record(staff: &Staff, change: Change<'_>) -> ApiResult<()> {
         "object": object_key(change.model, change.id),
         "changes": change.changes,
     });
-    let event = Event::new(Level::Info, MODULE, change.event, change.message)
+    Event::new(Level::Info, MODULE, change.event, change.message)
         .user(staff.caller.id)
-        .data(data);
+        .data(data)
+}
+
+/// Records `events` in one transaction of their own: for changes whose domain function did
+/// not take them into its transaction (see [`plaza_kernel::admin::History`]).
+pub async fn record_all(staff: &Staff, events: Vec<Event>) -> ApiResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     staff
         .services
         .db
-        .run(move |conn| Ok(syslog::record(conn, &event)?))
+        .transaction(move |conn| {
+            for event in &events {
+                syslog::record(conn, event)?;
+            }
+            Ok(())
+        })
         .await
+}
+
+/// Records `change` made by `staff`, after the change.
+pub async fn record(staff: &Staff, change: Change<'_>) -> ApiResult<()> {
+    record_all(staff, vec![event(staff, change)]).await
 }
 
 #[derive(Serialize)]

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use plaza_kernel::admin::{AdminContext, AdminModel, FieldKind, ListRequest, Record, Values};
+use plaza_kernel::admin::{
+    AdminContext, AdminModel, FieldKind, History, ListRequest, Record, Values,
+};
 use plaza_kernel::ApiError;
 use serde::Serialize;
 
@@ -30,7 +32,24 @@ fn context(staff: &Staff, req: &HttpRequest) -> AdminContext {
         services: staff.services.clone(),
         caller: staff.caller.clone(),
         request: req.clone(),
+        history: History::default(),
     }
+}
+
+/// Runs a domain function with `change`'s history pending: written in the domain's
+/// transaction when the function changes the object through `AdminContext::write`, or else
+/// right after it returns successfully.
+async fn with_history<T>(
+    staff: &Staff,
+    mut ctx: AdminContext,
+    change: Change<'_>,
+    run: impl FnOnce(AdminContext) -> plaza_kernel::admin::AdminFuture<T>,
+) -> Result<T, ApiError> {
+    let history = History::pending(vec![history::event(staff, change)]);
+    ctx.history = history.clone();
+    let value = run(ctx).await?;
+    history::record_all(staff, history.take()).await?;
+    Ok(value)
 }
 
 #[derive(Serialize)]
@@ -227,7 +246,14 @@ pub async fn list(
     )
 }
 
-/// `POST /admin/{model}/`: a bulk action on the ticked rows.
+#[derive(Serialize)]
+struct Selected {
+    id: String,
+    title: String,
+}
+
+/// `POST /admin/{model}/`: a bulk action on the ticked rows. Without `confirm=yes` it
+/// answers the "Are you sure?" page listing the objects; with it, the action runs.
 pub async fn bulk_action(
     req: HttpRequest,
     staff: Staff,
@@ -241,27 +267,62 @@ pub async fn bulk_action(
         .get("action")
         .and_then(|a| model.action(a))
         .ok_or_else(|| PageError::Api(ApiError::bad_request("Choose an action.")))?;
-    let ids = form.all("ids");
+    let mut ids = form.all("ids");
+    ids.dedup();
     if ids.is_empty() {
         return Ok(redirect(&format!("/admin/{}/?none=1", model.name)));
     }
-    let done = (model.act)(context(&staff, &req), action.key.to_owned(), ids.clone()).await?;
-    for id in &ids {
-        history::record(
-            &staff,
-            Change {
-                event: "admin_action",
-                model: model.name,
-                id,
-                message: format!(
-                    "{} ran \"{}\" on {} {id}",
-                    staff.caller.username, action.label, model.name
-                ),
-                changes: serde_json::json!({ "action": { "from": "", "to": action.key } }),
-            },
-        )
-        .await?;
+    // The rows of one list page at most, so the confirmation reads a bounded number of rows.
+    if ids.len() > PAGE_SIZE as usize {
+        return Err(PageError::Api(ApiError::bad_request(format!(
+            "Select at most {PAGE_SIZE} rows for an action."
+        ))));
     }
+    if form.get("confirm") != Some("yes") {
+        let ctx = context(&staff, &req);
+        let mut objects = Vec::with_capacity(ids.len());
+        for id in ids {
+            let record = (model.get)(ctx.clone(), id.clone()).await?;
+            objects.push(Selected {
+                id,
+                title: record.title,
+            });
+        }
+        return console.page(
+            StatusCode::OK,
+            "confirm_action.html",
+            Some(&staff),
+            minijinja::context! {
+                model => model.name,
+                label => model.label,
+                action => action.key,
+                action_label => action.label,
+                objects => objects,
+            },
+        );
+    }
+    let done = (model.act)(context(&staff, &req), action.key.to_owned(), ids.clone()).await?;
+    // After the action: it changes each object through the domain's services, often one
+    // transaction per object, so the entries cannot share one transaction with the change.
+    let events = ids
+        .iter()
+        .map(|id| {
+            history::event(
+                &staff,
+                Change {
+                    event: "admin_action",
+                    model: model.name,
+                    id,
+                    message: format!(
+                        "{} ran \"{}\" on {} {id}",
+                        staff.caller.username, action.label, model.name
+                    ),
+                    changes: serde_json::json!({ "action": { "from": "", "to": action.key } }),
+                },
+            )
+        })
+        .collect();
+    history::record_all(&staff, events).await?;
     let query = query_string(&[("done", action.key), ("n", &done.to_string())]);
     Ok(redirect(&format!("/admin/{}/?{query}", model.name)))
 }
@@ -453,7 +514,31 @@ pub async fn update(
     if changes.0.is_empty() {
         return Ok(redirect(&format!("/admin/{}/{id}/?saved=0", model.name)));
     }
-    match update(ctx, id.clone(), changes.clone()).await {
+    let diff: serde_json::Map<String, serde_json::Value> = changes
+        .0
+        .iter()
+        .map(|(k, v)| {
+            let from = record.values.get(k.as_str()).cloned().unwrap_or_default();
+            (k.clone(), serde_json::json!({ "from": from, "to": v }))
+        })
+        .collect();
+    let change = Change {
+        event: "admin_change",
+        model: model.name,
+        id: &id,
+        message: format!(
+            "{} changed {} of {} {id}",
+            staff.caller.username,
+            changes.0.keys().cloned().collect::<Vec<_>>().join(", "),
+            model.name
+        ),
+        changes: serde_json::Value::Object(diff),
+    };
+    let result = with_history(&staff, ctx, change, |ctx| {
+        update(ctx, id.clone(), changes.clone())
+    })
+    .await;
+    match result {
         Ok(()) => {}
         Err(error) if error.status().is_client_error() => {
             let mut shown = before;
@@ -473,30 +558,6 @@ pub async fn update(
         }
         Err(error) => return Err(error.into()),
     }
-    let diff: serde_json::Map<String, serde_json::Value> = changes
-        .0
-        .iter()
-        .map(|(k, v)| {
-            let from = record.values.get(k.as_str()).cloned().unwrap_or_default();
-            (k.clone(), serde_json::json!({ "from": from, "to": v }))
-        })
-        .collect();
-    history::record(
-        &staff,
-        Change {
-            event: "admin_change",
-            model: model.name,
-            id: &id,
-            message: format!(
-                "{} changed {} of {} {id}",
-                staff.caller.username,
-                changes.0.keys().cloned().collect::<Vec<_>>().join(", "),
-                model.name
-            ),
-            changes: serde_json::Value::Object(diff),
-        },
-    )
-    .await?;
     Ok(redirect(&format!("/admin/{}/{id}/?saved=1", model.name)))
 }
 
@@ -560,7 +621,8 @@ pub async fn create(
         }
         Err(error) => return Err(error.into()),
     };
-    // Create-only fields (a password) are named, never recorded.
+    // Recorded after the creation: the entry names the new object's id, known only once the
+    // domain's create has committed. Create-only fields (a password) are named, never recorded.
     let fields: serde_json::Map<String, serde_json::Value> = form_fields(model, true)
         .filter_map(|f| values.0.get(f.name).map(|v| (f, v)))
         .map(|(f, v)| {
@@ -634,20 +696,16 @@ pub async fn delete(
         .ok_or_else(|| PageError::Api(ApiError::not_found("This model cannot be deleted here.")))?;
     let ctx = context(&staff, &req);
     let record = (model.get)(ctx.clone(), id.clone()).await?;
-    (delete.run)(ctx, id.clone()).await?;
-    history::record(
-        &staff,
-        Change {
-            event: "admin_delete",
-            model: model.name,
-            id: &id,
-            message: format!(
-                "{} deleted {} {id} ({})",
-                staff.caller.username, model.name, record.title
-            ),
-            changes: serde_json::json!({}),
-        },
-    )
-    .await?;
+    let change = Change {
+        event: "admin_delete",
+        model: model.name,
+        id: &id,
+        message: format!(
+            "{} deleted {} {id} ({})",
+            staff.caller.username, model.name, record.title
+        ),
+        changes: serde_json::json!({}),
+    };
+    with_history(&staff, ctx, change, |ctx| (delete.run)(ctx, id.clone())).await?;
     Ok(redirect(&format!("/admin/{}/?deleted=1", model.name)))
 }

@@ -24,6 +24,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("form.html", include_str!("../templates/form.html")),
     ("delete.html", include_str!("../templates/delete.html")),
     ("history.html", include_str!("../templates/history.html")),
+    (
+        "confirm_action.html",
+        include_str!("../templates/confirm_action.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../assets/admin.css");

@@ -1,16 +1,20 @@
 //! The AI domain in the staff console: its models (the prices staff set, whether clients are
 //! offered them), and on the dashboard tokens and cost per day, from the daily roll-up
 //! (`ai_daily_stats`, refreshed every 10 minutes, today included), so the dashboard never
-//! scans the request log.
+//! scans the request log. Staff also see every user's conversations (facts and size, not the
+//! messages; deletion) and every prompt template (search, public or not, sharing, deletion),
+//! through [`crate::moderation`].
 
 use actix_web::FromRequest;
 use diesel::prelude::*;
 use plaza_kernel::admin::{
-    self, Admin, AdminContext, AdminFuture, AdminModel, Chart, Column, Field, FieldKind, ListPage,
-    ListRequest, Point, Record, Row, Values,
+    self, Admin, AdminContext, AdminFuture, AdminModel, Chart, Column, Delete, Field, FieldKind,
+    Filter, ListPage, ListRequest, Point, Record, Row, Values, YES_NO,
 };
 use plaza_kernel::ApiError;
+use plaza_users::authors_by_id;
 
+use crate::moderation;
 use crate::schema::ai_daily_stats;
 use crate::service;
 use crate::state::AiState;
@@ -18,7 +22,7 @@ use crate::types::ModelWrite;
 
 /// The AI domain in the console.
 pub const ADMIN: Admin = Admin {
-    models: &[MODELS],
+    models: &[MODELS, CONVERSATIONS, TEMPLATES],
     charts: &[
         Chart {
             title: "AI tokens per day",
@@ -191,5 +195,195 @@ fn update_model(ctx: AdminContext, id: String, values: Values) -> AdminFuture<()
         service::write_model(&ai, &ctx.caller, Some(id), body, true)
             .await
             .map(drop)
+    })
+}
+
+const TIME: &str = "%Y-%m-%d %H:%M";
+
+fn username(cards: &std::collections::HashMap<i64, plaza_users::Author>, id: i64) -> String {
+    cards
+        .get(&id)
+        .map_or_else(|| format!("#{id}"), |a| a.username.clone())
+}
+
+/// Every user's conversations with the assistant.
+pub const CONVERSATIONS: AdminModel = AdminModel {
+    columns: &[
+        Column::new("title", "Title"),
+        Column::new("user", "User"),
+        Column::new("model", "Model"),
+        Column::new("messages", "Messages"),
+        Column::new("updated_at", "Last active"),
+    ],
+    search: Some("title"),
+    orderings: &[("-id", "Newest")],
+    delete: Some(Delete {
+        preview: conversation_delete_preview,
+        run: delete_conversation,
+    }),
+    ..AdminModel::new(
+        "conversations",
+        "AI conversations",
+        list_conversations,
+        get_conversation,
+    )
+};
+
+fn list_conversations(ctx: AdminContext, request: ListRequest) -> AdminFuture<ListPage> {
+    ctx.read(move |conn, _| {
+        let page =
+            moderation::conversations(conn, request.search.as_deref(), request.page_request())?;
+        let ids: Vec<i64> = page.results.iter().map(|c| c.id).collect();
+        let counts = moderation::message_counts(conn, &ids)?;
+        let users: Vec<i64> = page.results.iter().map(|c| c.user_id).collect();
+        let cards = authors_by_id(conn, &users)?;
+        Ok(ListPage::from_page(page, |c| {
+            Row::new(c.id)
+                .cell("title", &c.title)
+                .cell("user", username(&cards, c.user_id))
+                .cell("model", c.model.as_deref().unwrap_or("(default)"))
+                .cell("messages", counts.get(&c.id).copied().unwrap_or(0))
+                .cell("updated_at", c.updated_at.format(TIME))
+        }))
+    })
+}
+
+fn get_conversation(ctx: AdminContext, id: String) -> AdminFuture<Record> {
+    ctx.read(move |conn, _| {
+        let c = moderation::conversation(conn, admin::numeric_id(&id)?)?;
+        let counts = moderation::message_counts(conn, &[c.id])?;
+        let cards = authors_by_id(conn, &[c.user_id])?;
+        Ok(Record::new(c.id, &c.title)
+            .detail(
+                "User",
+                format!("{} (#{})", username(&cards, c.user_id), c.user_id),
+            )
+            .detail("Model", c.model.as_deref().unwrap_or("(default)"))
+            .detail("Messages", counts.get(&c.id).copied().unwrap_or(0))
+            .detail("Started", c.created_at.format(TIME))
+            .detail("Last active", c.updated_at.format(TIME)))
+    })
+}
+
+fn conversation_delete_preview(ctx: AdminContext, id: String) -> AdminFuture<Vec<String>> {
+    ctx.read(move |conn, _| {
+        let c = moderation::conversation(conn, admin::numeric_id(&id)?)?;
+        let counts = moderation::message_counts(conn, &[c.id])?;
+        Ok(vec![
+            format!("The conversation \"{}\"", c.title),
+            format!("Its {} messages", counts.get(&c.id).copied().unwrap_or(0)),
+        ])
+    })
+}
+
+fn delete_conversation(ctx: AdminContext, id: String) -> AdminFuture<()> {
+    ctx.write(move |conn, caller| {
+        moderation::delete_conversation(conn, caller, admin::numeric_id(&id)?)
+    })
+}
+
+/// Every prompt template.
+pub const TEMPLATES: AdminModel = AdminModel {
+    columns: &[
+        Column::new("name", "Name"),
+        Column::new("owner", "Owner"),
+        Column::new("category", "Category"),
+        Column::new("is_public", "Public"),
+        Column::new("updated_at", "Changed"),
+    ],
+    search: Some("name"),
+    filters: &[Filter {
+        key: "is_public",
+        label: "Public",
+        choices: YES_NO,
+    }],
+    orderings: &[("-id", "Newest")],
+    fields: &[Field::new(
+        "is_public",
+        "Shared with everyone",
+        FieldKind::Bool,
+    )],
+    update: Some(update_template),
+    delete: Some(Delete {
+        preview: template_delete_preview,
+        run: delete_template,
+    }),
+    ..AdminModel::new(
+        "templates",
+        "Prompt templates",
+        list_templates,
+        get_template,
+    )
+};
+
+fn yes_no(flag: bool) -> &'static str {
+    if flag {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn list_templates(ctx: AdminContext, request: ListRequest) -> AdminFuture<ListPage> {
+    ctx.read(move |conn, _| {
+        let page = moderation::templates(
+            conn,
+            request.search.as_deref(),
+            request.flag("is_public"),
+            request.page_request(),
+        )?;
+        let owners: Vec<i64> = page.results.iter().map(|t| t.owner_id).collect();
+        let cards = authors_by_id(conn, &owners)?;
+        Ok(ListPage::from_page(page, |t| {
+            Row::new(t.id)
+                .cell("name", &t.name)
+                .cell("owner", username(&cards, t.owner_id))
+                .cell("category", &t.category)
+                .cell("is_public", yes_no(t.is_public))
+                .cell("updated_at", t.updated_at.format(TIME))
+        }))
+    })
+}
+
+fn get_template(ctx: AdminContext, id: String) -> AdminFuture<Record> {
+    ctx.read(move |conn, _| {
+        let t = moderation::template(conn, admin::numeric_id(&id)?)?;
+        let cards = authors_by_id(conn, &[t.owner_id])?;
+        Ok(Record::new(t.id, &t.name)
+            .value("is_public", t.is_public)
+            .detail(
+                "Owner",
+                format!("{} (#{})", username(&cards, t.owner_id), t.owner_id),
+            )
+            .detail("Description", &t.description)
+            .detail("Category", &t.category)
+            .detail("Template", &t.template)
+            .detail("Variables", &t.variables)
+            .detail("Created", t.created_at.format(TIME))
+            .detail("Changed", t.updated_at.format(TIME)))
+    })
+}
+
+fn update_template(ctx: AdminContext, id: String, values: Values) -> AdminFuture<()> {
+    Box::pin(async move {
+        let id = admin::numeric_id(&id)?;
+        let public = values
+            .flag("is_public")
+            .ok_or_else(|| ApiError::invalid_field("is_public", "Tick or untick the box."))?;
+        ctx.write(move |conn, caller| moderation::set_public(conn, caller, id, public))
+            .await
+    })
+}
+
+fn template_delete_preview(ctx: AdminContext, id: String) -> AdminFuture<Vec<String>> {
+    ctx.read(move |conn, _| {
+        let t = moderation::template(conn, admin::numeric_id(&id)?)?;
+        Ok(vec![format!("The prompt template \"{}\"", t.name)])
+    })
+}
+
+fn delete_template(ctx: AdminContext, id: String) -> AdminFuture<()> {
+    ctx.write(move |conn, caller| {
+        moderation::delete_template(conn, caller, admin::numeric_id(&id)?)
     })
 }

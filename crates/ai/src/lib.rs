@@ -25,6 +25,7 @@ pub mod gateway;
 pub mod jobs;
 pub mod metrics;
 pub mod model;
+pub mod moderation;
 pub mod provider;
 pub mod quota;
 pub mod routes;

@@ -157,6 +157,60 @@ pub fn revoke(conn: &mut DbConn, user_id: i64, id: i64) -> ApiResult<()> {
     Ok(())
 }
 
+/// Every user's keys for staff, newest first: optionally one user's, optionally only the
+/// live (unrevoked) ones or only the revoked ones. Two statements (count and page); the
+/// rows carry the key's hash, which callers must never show.
+pub fn list_all(
+    conn: &mut DbConn,
+    user_id: Option<i64>,
+    revoked: Option<bool>,
+    page: PageRequest,
+) -> ApiResult<Page<ApiKeyRow>> {
+    let query = || {
+        let mut query = api_keys::table.into_boxed::<plaza_kernel::db::MultiBackend>();
+        if let Some(user_id) = user_id {
+            query = query.filter(api_keys::user_id.eq(user_id));
+        }
+        match revoked {
+            Some(true) => query = query.filter(api_keys::revoked_at.is_not_null()),
+            Some(false) => query = query.filter(api_keys::revoked_at.is_null()),
+            None => {}
+        }
+        query
+    };
+    let count: i64 = query().count().get_result(conn)?;
+    page.paginate(count, |window| {
+        Ok(query()
+            .order(api_keys::id.desc())
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(ApiKeyRow::as_select())
+            .load(conn)?)
+    })
+}
+
+/// One key, for staff (its row carries the hash: never show it).
+pub fn get(conn: &mut DbConn, id: i64) -> ApiResult<ApiKeyRow> {
+    api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("No API key with this id."))
+}
+
+/// Staff revoke keys `ids` (any user's; those already revoked are left alone): how many.
+/// A revoked key stops working at its next use, since every use reads its row.
+pub fn revoke_by_staff(conn: &mut DbConn, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq_any(ids))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(plaza_kernel::time::now()))
+    .execute(conn)
+}
+
 /// The caller a key stands for, if it is live and its owner active. The owner is read
 /// through the users domain ([`User::active_subject`]), not by joining its table.
 pub fn resolve(conn: &mut DbConn, key: &str) -> QueryResult<Option<Caller>> {

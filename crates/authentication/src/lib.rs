@@ -14,6 +14,7 @@
 //! hourly cleanup of what expired ([`cleanup::cleanup_expired`]) to the job registry.
 
 pub mod account_tokens;
+pub mod admin;
 pub mod api_keys;
 pub mod attempts;
 pub mod cleanup;
@@ -45,7 +46,7 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| counts,
     start: |_| None,
     before_user_delete: |_, _| Ok(()),
-    admin: plaza_kernel::admin::Admin::NONE,
+    admin: admin::ADMIN,
 };
 
 use routes::{api_keys as keys, auth, email, sessions as session_routes, two_factor as tfa};

@@ -404,6 +404,123 @@ pub fn delete(conn: &mut DbConn, user_id: i64, session_id: i64) -> ApiResult<Vec
     Ok(revoke_session(conn, session_id, "revoked_by_user")?)
 }
 
+/// Which sessions a staff list shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionState {
+    /// Not revoked and not expired.
+    Live,
+    /// Revoked (logout, reuse, staff, password change…).
+    Revoked,
+    /// Not revoked, but its last refresh token has expired.
+    Expired,
+}
+
+impl SessionState {
+    /// `live`, `revoked` or `expired`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "live" => Some(Self::Live),
+            "revoked" => Some(Self::Revoked),
+            "expired" => Some(Self::Expired),
+            _ => None,
+        }
+    }
+
+    /// The state of `session` now.
+    pub fn of(session: &SessionRow) -> Self {
+        if session.revoked_at.is_some() {
+            Self::Revoked
+        } else if session.expires_at <= plaza_kernel::time::now() {
+            Self::Expired
+        } else {
+            Self::Live
+        }
+    }
+
+    /// Its name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+/// Every user's sessions for staff, newest first: optionally one user's, in one state. Two
+/// statements (count and page) over the `(user_id, revoked_at, expires_at)`, `revoked_at`
+/// and `expires_at` indexes.
+pub fn list_all(
+    conn: &mut DbConn,
+    user_id: Option<i64>,
+    state: Option<SessionState>,
+    page: PageRequest,
+) -> ApiResult<Page<SessionRow>> {
+    let now = plaza_kernel::time::now();
+    let query = || {
+        let mut query = auth_sessions::table.into_boxed::<plaza_kernel::db::MultiBackend>();
+        if let Some(user_id) = user_id {
+            query = query.filter(auth_sessions::user_id.eq(user_id));
+        }
+        match state {
+            Some(SessionState::Live) => {
+                query = query
+                    .filter(auth_sessions::revoked_at.is_null())
+                    .filter(auth_sessions::expires_at.gt(now));
+            }
+            Some(SessionState::Revoked) => {
+                query = query.filter(auth_sessions::revoked_at.is_not_null());
+            }
+            Some(SessionState::Expired) => {
+                query = query
+                    .filter(auth_sessions::revoked_at.is_null())
+                    .filter(auth_sessions::expires_at.le(now));
+            }
+            None => {}
+        }
+        query
+    };
+    let count: i64 = query().count().get_result(conn)?;
+    page.paginate(count, |window| {
+        Ok(query()
+            .order(auth_sessions::id.desc())
+            .limit(window.limit)
+            .offset(window.offset)
+            .select(SessionRow::as_select())
+            .load(conn)?)
+    })
+}
+
+/// One session, for staff.
+pub fn get(conn: &mut DbConn, id: i64) -> ApiResult<SessionRow> {
+    auth_sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("No session with this id."))
+}
+
+/// Staff end sessions `ids` (any user's; those already ended are left alone): how many they
+/// ended, and the live access tokens to revoke once the transaction has committed.
+pub fn revoke_by_staff(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<(usize, Vec<AccessToRevoke>)> {
+    let now = plaza_kernel::time::now();
+    let ended = diesel::update(
+        auth_sessions::table
+            .filter(auth_sessions::id.eq_any(ids))
+            .filter(auth_sessions::revoked_at.is_null()),
+    )
+    .set((
+        auth_sessions::revoked_at.eq(now),
+        auth_sessions::revoked_reason.eq("revoked_by_staff"),
+    ))
+    .execute(conn)?;
+    Ok((ended, live_access_tokens(conn, ids)?))
+}
+
 /// What the users domain calls to end or renew sessions (registered as
 /// `web::Data<dyn plaza_users::Sessions>`).
 #[derive(Debug, Default)]

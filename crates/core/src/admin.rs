@@ -1,6 +1,7 @@
 //! Core's models in the staff console: tags (list, form, create, delete with what loses the
-//! tag) and the background job queue (filter by status, retry or discard dead jobs; payloads
-//! shown as their kind allows). Both go through this crate's services.
+//! tag), the background job queue (filter by status, retry or discard dead jobs; payloads
+//! shown as their kind allows) and the system log (read-only: filter by level and module,
+//! search, newest first). All go through this crate's services.
 
 use actix_web::web;
 use plaza_kernel::admin::{
@@ -11,11 +12,12 @@ use plaza_kernel::jobs::store::{self, JobFilter};
 use plaza_kernel::jobs::{JobRegistry, JobStatus};
 use plaza_kernel::{ApiError, Body};
 
+use crate::logs::{self, LogQuery};
 use crate::tags::service::{self as tags, requests, TagFilter, TagInput};
 
 /// Core in the console.
 pub const ADMIN: Admin = Admin {
-    models: &[TAGS, JOBS],
+    models: &[TAGS, JOBS, LOGS],
     charts: &[],
     gauges: &[],
 };
@@ -248,5 +250,95 @@ fn act_on_jobs(ctx: AdminContext, action: String, ids: Vec<String>) -> AdminFutu
             done += 1;
         }
         Ok(done)
+    })
+}
+
+const LEVELS: &[admin::Choice] = &[
+    ("debug", "Debug"),
+    ("info", "Info"),
+    ("warning", "Warning"),
+    ("error", "Error"),
+    ("critical", "Critical"),
+];
+
+/// The modules that record events: the domains, and the console's own history.
+const MODULES: &[admin::Choice] = &[
+    ("admin", "Console"),
+    ("authentication", "Authentication"),
+    ("users", "Users"),
+    ("core", "Core"),
+    ("posts", "Posts"),
+    ("streaming", "Streaming"),
+    ("ai", "AI"),
+    ("social", "Social"),
+    ("metaverse", "Metaverse"),
+];
+
+/// The system log, read-only.
+pub const LOGS: AdminModel = AdminModel {
+    columns: &[
+        Column::new("created_at", "When"),
+        Column::new("level", "Level"),
+        Column::new("module", "Module"),
+        Column::new("event", "Event"),
+        Column::new("message", "Message"),
+        Column::new("user_id", "User"),
+    ],
+    search: Some("message or event"),
+    filters: &[
+        Filter {
+            key: "level",
+            label: "Level",
+            choices: LEVELS,
+        },
+        Filter {
+            key: "module",
+            label: "Module",
+            choices: MODULES,
+        },
+    ],
+    orderings: &[("-created_at", "Newest")],
+    ..AdminModel::new("logs", "System logs", list_logs, get_log)
+};
+
+fn list_logs(ctx: AdminContext, request: ListRequest) -> AdminFuture<ListPage> {
+    ctx.read(move |conn, _| {
+        let query = LogQuery {
+            level: request.filter("level").map(str::to_owned),
+            module: request.filter("module").map(str::to_owned),
+            search: request.search.clone(),
+            ..LogQuery::default()
+        };
+        let page = logs::numbered_page(conn, query, request.page_request())?;
+        Ok(ListPage::from_page(page, |e| {
+            Row::new(e.id)
+                .cell("created_at", e.created_at.format("%Y-%m-%d %H:%M:%S"))
+                .cell("level", &e.level)
+                .cell("module", &e.module)
+                .cell("event", &e.event)
+                .cell("message", short(&e.message, 120))
+                .cell(
+                    "user_id",
+                    e.user_id.map_or_else(String::new, |id| id.to_string()),
+                )
+        }))
+    })
+}
+
+fn get_log(ctx: AdminContext, id: String) -> AdminFuture<Record> {
+    ctx.read(move |conn, _| {
+        let e = logs::get(conn, admin::numeric_id(&id)?)?;
+        let none = || "—".to_owned();
+        Ok(Record::new(e.id, format!("{} ({})", e.event, e.module))
+            .detail("When", e.created_at.format("%Y-%m-%d %H:%M:%S UTC"))
+            .detail("Level", &e.level)
+            .detail("Module", &e.module)
+            .detail("Event", &e.event)
+            .detail("Message", &e.message)
+            .detail("User", e.user_id.map_or_else(none, |id| id.to_string()))
+            .detail("Address", e.ip_address.unwrap_or_else(none))
+            .detail("User agent", e.user_agent.unwrap_or_else(none))
+            .detail("Request", e.request_id.unwrap_or_else(none))
+            .detail("Details", e.data.to_string()))
     })
 }

@@ -140,10 +140,15 @@ pub fn update(
 /// becomes the default. Sessions wearing it continue without one.
 pub fn delete(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<()> {
     let avatar = mine(conn, caller, id)?;
-    diesel::delete(avatars::table.find(id)).execute(conn)?;
+    remove(conn, &avatar)
+}
+
+/// Deletes `avatar`, handing the default to its owner's oldest remaining one.
+pub(crate) fn remove(conn: &mut DbConn, avatar: &Avatar) -> ApiResult<()> {
+    diesel::delete(avatars::table.find(avatar.id)).execute(conn)?;
     if avatar.is_default {
         let next: Option<i64> = avatars::table
-            .filter(avatars::user_id.eq(caller.id))
+            .filter(avatars::user_id.eq(avatar.user_id))
             .order(avatars::id.asc())
             .select(avatars::id)
             .first(conn)

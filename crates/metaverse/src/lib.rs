@@ -24,6 +24,7 @@ pub mod avatars;
 pub mod events;
 pub mod jobs;
 pub mod model;
+pub mod moderation;
 pub mod objects;
 pub mod presence;
 pub mod routes;

@@ -30,6 +30,7 @@ pub mod graph;
 pub mod groups;
 pub mod live;
 pub mod messages;
+pub mod moderation;
 pub mod notifications;
 pub mod routes;
 pub mod schema;

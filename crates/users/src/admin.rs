@@ -11,7 +11,6 @@ use plaza_kernel::admin::{
     FieldKind, Filter, ListPage, ListRequest, Point, Record, Row, Values, YES_NO,
 };
 use plaza_kernel::counts::Counts;
-use plaza_kernel::schema::users;
 use plaza_kernel::{ApiError, ApiResult, Body, Role};
 
 use crate::service::{self, requests};
@@ -324,16 +323,6 @@ fn act(ctx: AdminContext, action: String, ids: Vec<String>) -> AdminFuture<usize
 }
 
 fn signups_per_day(ctx: AdminContext, days: u32) -> AdminFuture<Vec<Point>> {
-    ctx.read(move |conn, _| {
-        let (first, since) = admin::window(days);
-        let joined: Vec<chrono::NaiveDateTime> = users::table
-            .filter(users::date_joined.ge(since))
-            .select(users::date_joined)
-            .load(conn)?;
-        Ok(admin::per_day(
-            first,
-            plaza_kernel::time::now().date(),
-            joined.into_iter().map(|t| (t, 1.0)),
-        ))
-    })
+    // Counted per day in SQL over the `date_joined` index.
+    ctx.read(move |conn, _| Ok(admin::count_per_day(conn, "users", "date_joined", days)?))
 }

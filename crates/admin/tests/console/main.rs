@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod models;
+mod moderation;
 mod pages;
 mod signin;
 mod support;

@@ -10,10 +10,13 @@ use crate::support::{full_app, input_value, Browser, ALL_DOMAINS};
 db_test!(async fn every_registered_model_lists_and_the_dashboard_draws(backend) {
     let app = full_app(backend).await;
     let staff = app.create_staff("root").await;
+    let _alice = app.create_user("alice").await;
     let mut browser = Browser::new(&app);
     browser.sign_in_staff(&staff).await;
 
     let html = browser.page("/admin/").await;
+    // Counted per day in SQL: both accounts joined today, nobody posted.
+    assert!(html.contains("Sign-ups per day <span class=\"muted\">2 users</span>"), "{html}");
     for title in ["Sign-ups per day", "Posts per day", "AI tokens per day", "AI cost per day"] {
         assert!(html.contains(title), "{title}");
     }
@@ -104,21 +107,15 @@ db_test!(async fn dead_jobs_are_retried_or_discarded(backend) {
 
     let html = browser.page("/admin/jobs/?status=dead").await;
     assert!(html.contains("2 in all"), "{html}");
-    let csrf = input_value(&html, "csrf").unwrap();
     let (first, second) = (ids[0].to_string(), ids[1].to_string());
-    let res = browser
-        .post("/admin/jobs/", &[("csrf", &csrf), ("action", "retry"), ("ids", &first)])
-        .await;
+    let title = |id: &str| format!("Job {id} (test.flaky)");
+    let res = browser.act("jobs", "retry", &[&first], &[&title(&first)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = browser
-        .post("/admin/jobs/", &[("csrf", &csrf), ("action", "discard"), ("ids", &second)])
-        .await;
+    let res = browser.act("jobs", "discard", &[&second], &[&title(&second)]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // Only dead jobs are discarded: the queued one is refused with the domain's 409.
     let third = ids[2].to_string();
-    let res = browser
-        .post("/admin/jobs/", &[("csrf", &csrf), ("action", "discard"), ("ids", &third)])
-        .await;
+    let res = browser.act("jobs", "discard", &[&third], &[&title(&third)]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
 
     let statuses: Vec<(i64, String)> = app

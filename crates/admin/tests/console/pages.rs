@@ -24,11 +24,8 @@ db_test!(async fn users_search_filter_and_deactivate(backend) {
     assert!(html.contains("1 in all"));
 
     // Deactivate alice from the list; the API then refuses her login.
-    let csrf = input_value(&html, "csrf").unwrap();
     let id = alice.id.to_string();
-    let res = browser
-        .post("/admin/users/", &[("csrf", &csrf), ("action", "deactivate"), ("ids", &id)])
-        .await;
+    let res = browser.act("users", "deactivate", &[&id], &["alice"]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let html = browser.page(res.headers()[LOCATION].to_str().unwrap()).await;
     assert!(html.contains("Deactivate the selected accounts: 1 done."));

@@ -110,6 +110,36 @@ impl<'a> Browser<'a> {
         res
     }
 
+    /// Runs bulk `action` on `ids` of `model` through its "Are you sure?" page, which must
+    /// list each of `titles` and change nothing; the response to the confirmed form.
+    pub async fn act(
+        &mut self,
+        model: &str,
+        action: &str,
+        ids: &[&str],
+        titles: &[&str],
+    ) -> Response {
+        let path = format!("/admin/{model}/");
+        let csrf = self.csrf(&path).await;
+        let mut fields = vec![("csrf", csrf.as_str()), ("action", action)];
+        fields.extend(ids.iter().map(|id| ("ids", *id)));
+        let res = self.post(&path, &fields).await;
+        assert_eq!(res.status(), StatusCode::OK, "the confirmation page");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Are you sure?"), "{html}");
+        for title in titles {
+            assert!(html.contains(title), "{title} listed: {html}");
+        }
+        for id in ids {
+            assert!(
+                html.contains(&format!("name=\"ids\" value=\"{id}\"")),
+                "{html}"
+            );
+        }
+        fields.push(("confirm", "yes"));
+        self.post(&path, &fields).await
+    }
+
     /// The CSRF token of the form on `path`.
     pub async fn csrf(&mut self, path: &str) -> String {
         let html = self.page(path).await;
