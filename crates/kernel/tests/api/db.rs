@@ -268,5 +268,8 @@ fn sqlite_is_built_with_the_planner_stability_guarantee() {
     let row: Used = diesel::sql_query("SELECT sqlite_compileoption_used('ENABLE_QPSG') AS used")
         .get_result(&mut *conn)
         .unwrap();
-    assert_eq!(row.used, 1, "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG");
+    assert_eq!(
+        row.used, 1,
+        "build with LIBSQLITE3_FLAGS=-DSQLITE_ENABLE_QPSG"
+    );
 }
