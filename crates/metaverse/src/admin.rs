@@ -232,7 +232,7 @@ fn update_event(ctx: AdminContext, id: String, values: Values) -> AdminFuture<()
             max_participants: optional_number(&values, "max_participants")?,
         };
         plaza_kernel::extract::validate(&patch)?;
-        ctx.write(move |conn, caller| events::update(conn, caller, id, &patch).map(drop))
+        ctx.write(move |conn, caller| events::update(conn, caller, id, patch).map(drop))
             .await
     })
 }
@@ -354,7 +354,7 @@ fn update_object(ctx: AdminContext, id: String, values: Values) -> AdminFuture<(
             rarity: values.text("rarity").map(|r| Rarity::parse(&r)),
         };
         plaza_kernel::extract::validate(&patch)?;
-        ctx.write(move |conn, caller| objects::update(conn, caller, id, &patch).map(drop))
+        ctx.write(move |conn, caller| objects::update(conn, caller, id, patch).map(drop))
             .await
     })
 }
