@@ -145,7 +145,7 @@ fn present(conn: &mut DbConn, viewer: i64, rows: Vec<PostRow>) -> QueryResult<Ve
     } else {
         l::table
             .filter(l::user_id.eq(viewer))
-            .filter(l::post_id.eq_any(&ids))
+            .filter(db::ids_in(l::post_id, &ids))
             .select(l::post_id)
             .load::<i64>(conn)?
             .into_iter()

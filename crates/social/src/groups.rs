@@ -110,7 +110,7 @@ fn present(conn: &mut DbConn, me: i64, rows: Vec<GroupRow>) -> QueryResult<Vec<G
     } else {
         gm::table
             .filter(gm::user_id.eq(me))
-            .filter(gm::group_id.eq_any(&ids))
+            .filter(db::ids_in(gm::group_id, &ids))
             .select((gm::group_id, gm::role, gm::status))
             .load::<(i64, String, String)>(conn)?
             .into_iter()

@@ -178,7 +178,7 @@ pub fn conversations(
         HashMap::new()
     } else {
         m::table
-            .filter(m::id.eq_any(&message_ids))
+            .filter(db::ids_in(m::id, &message_ids))
             .select(Row::as_select())
             .load::<Row>(conn)?
             .into_iter()
