@@ -268,7 +268,9 @@ pub async fn bulk_action(
         .and_then(|a| model.action(a))
         .ok_or_else(|| PageError::Api(ApiError::bad_request("Choose an action.")))?;
     let mut ids = form.all("ids");
-    ids.dedup();
+    // Each object once, however often the form names it (`dedup` alone keeps non-adjacent repeats).
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
     if ids.is_empty() {
         return Ok(redirect(&format!("/admin/{}/?none=1", model.name)));
     }

@@ -160,3 +160,22 @@ db_test!(async fn tags_delete_after_confirmation(backend) {
     let html = browser.page("/admin/tags/?q=go").await;
     assert!(html.contains(">Go<"));
 });
+
+db_test!(async fn a_bulk_action_counts_each_object_once(backend) {
+    let app = app(backend).await;
+    let staff = app.create_staff("root").await;
+    let alice = app.create_user("alice").await;
+    let bob = app.create_user("bob").await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in_staff(&staff).await;
+    // A form that names alice twice, not side by side: her row is listed (and acted on) once.
+    let (a, b) = (alice.id.to_string(), bob.id.to_string());
+    let csrf = browser.csrf("/admin/users/").await;
+    let fields = [("csrf", csrf.as_str()), ("action", "deactivate"), ("ids", &a), ("ids", &b), ("ids", &a)];
+    let res = browser.post("/admin/users/", &fields).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    let listed = html.matches(&format!("name=\"ids\" value=\"{a}\"")).count();
+    assert_eq!(listed, 1, "{html}");
+    assert!(html.contains(&format!("name=\"ids\" value=\"{b}\"")), "{html}");
+});
