@@ -10,12 +10,11 @@
 //! friends-only posts, followed users' public posts and the posts of groups they are an active
 //! member of, minus authors across a block, newest first, keyset on `id`
 //! (`WHERE id < cursor ORDER BY id DESC LIMIT n + 1`), so a deep page costs what the first
-//! does. The relations are subqueries on their primary keys, evaluated once per query; the
-//! posts are read by walking the primary key downwards, so a page costs the rows scanned until
-//! it is full: about `page size / density`, where density is the share of recent posts the
-//! caller may see in their timeline (a reader following 1 000 of 10 000 active users: about
-//! one in eleven). A caller who follows nobody and has no friends scans to the end.
-//! Presenting a page adds one query for the authors and one for the caller's likes.
+//! does. It reads the caller's home timeline (crate::home: the rows written for them when a post
+//! is published or a relation changes) and checks each post it joins against the rules again
+//! with a primary-key probe per relation, so a page reads about as many rows as it shows.
+//! Whether the caller likes each post is a column of the page (a primary-key probe), so
+//! presenting a page adds one query, for the authors.
 
 use std::collections::HashSet;
 
@@ -29,11 +28,12 @@ use plaza_kernel::{
 
 use crate::graph::{self, card_of};
 use crate::groups;
+use crate::home::{self, Probe};
 use crate::live::Push;
 use crate::notifications;
 use crate::schema::{
-    social_blocks as b, social_comments as c, social_follows as f, social_friendships as fs,
-    social_group_members as gm, social_likes as l, social_posts as p,
+    social_blocks as b, social_comments as c, social_home as h, social_likes as l,
+    social_posts as p,
 };
 use crate::types::{
     AttachmentRef, CommentOut, CommentWrite, FeedPostOut, FeedPostPatch, FeedPostWrite, LikeState,
@@ -137,8 +137,6 @@ fn attachments(raw: &str) -> Vec<AttachmentRef> {
 
 /// Posts with their authors and whether `viewer` likes them: two queries.
 fn present(conn: &mut DbConn, viewer: i64, rows: Vec<PostRow>) -> QueryResult<Vec<FeedPostOut>> {
-    let authors: Vec<i64> = rows.iter().map(|r| r.author_id).collect();
-    let cards = plaza_users::authors_by_id(conn, &authors)?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let liked: HashSet<i64> = if ids.is_empty() {
         HashSet::new()
@@ -151,12 +149,26 @@ fn present(conn: &mut DbConn, viewer: i64, rows: Vec<PostRow>) -> QueryResult<Ve
             .into_iter()
             .collect()
     };
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let liked = liked.contains(&r.id);
+            (r, liked)
+        })
+        .collect();
+    present_liked(conn, rows)
+}
+
+/// Posts, each with whether the caller likes it, and their authors: one query.
+fn present_liked(conn: &mut DbConn, rows: Vec<(PostRow, bool)>) -> QueryResult<Vec<FeedPostOut>> {
+    let authors: Vec<i64> = rows.iter().map(|(r, _)| r.author_id).collect();
+    let cards = plaza_users::authors_by_id(conn, &authors)?;
     Ok(rows
         .into_iter()
-        .map(|r| FeedPostOut {
+        .map(|(r, liked)| FeedPostOut {
             author: card_of(&cards, r.author_id),
             attachments: attachments(&r.attachment_ids),
-            liked: liked.contains(&r.id),
+            liked,
             visibility: Visibility::parse(&r.visibility),
             id: r.id,
             content: r.content,
@@ -197,6 +209,24 @@ pub fn list(
             return Err(ApiError::not_found("Group not found."));
         }
     }
+    let rows = page_rows(conn, me, filter, after, page.fetch_limit())?;
+    let page = page.into_page(rows, |(r, _)| r.id);
+    let results = present_liked(conn, page.results)?;
+    Ok(CursorPage {
+        next_cursor: page.next_cursor,
+        results,
+    })
+}
+
+/// The rows of a page: up to `limit` posts older than `after`, newest first, each with
+/// whether the caller likes it.
+fn page_rows(
+    conn: &mut DbConn,
+    me: i64,
+    filter: FeedFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<(PostRow, bool)>> {
     let mut query = p::table.into_boxed::<MultiBackend>();
     query = match filter {
         FeedFilter::Scope(Scope::Mine) => query.filter(p::author_id.eq(me)),
@@ -204,38 +234,7 @@ pub fn list(
             .filter(p::visibility.eq(Visibility::Public.as_str()))
             .filter(p::group_id.is_null()),
         FeedFilter::Group(group) => query.filter(p::group_id.eq(group)),
-        FeedFilter::Scope(Scope::Timeline) => {
-            let friends = fs::table.filter(fs::user_id.eq(me)).select(fs::friend_id);
-            let followed = f::table
-                .filter(f::follower_id.eq(me))
-                .select(f::followee_id);
-            let joined = gm::table
-                .filter(gm::user_id.eq(me))
-                .filter(gm::status.eq("active"))
-                .select(gm::group_id.nullable());
-            // `author_id + 0`: one term of the OR that no index serves, so the planners do not
-            // merge four index scans and sort everything they found; they walk the primary
-            // key downwards from the cursor and stop at the page's last row.
-            // No `eq_any` of values anywhere in it: diesel never caches a statement with a
-            // bound list, and parsing this one again cost a third of a page's CPU.
-            query.filter(
-                (p::author_id + 0_i64)
-                    .eq(me)
-                    .or(p::group_id
-                        .is_null()
-                        .and(
-                            p::visibility
-                                .eq(Visibility::Public.as_str())
-                                .or(p::visibility.eq(Visibility::Friends.as_str())),
-                        )
-                        .and(p::author_id.eq_any(friends)))
-                    .or(p::group_id
-                        .is_null()
-                        .and(p::visibility.eq("public"))
-                        .and(p::author_id.eq_any(followed)))
-                    .or(p::group_id.eq_any(joined)),
-            )
-        }
+        FeedFilter::Scope(Scope::Timeline) => return timeline_rows(conn, me, after, limit),
     };
     if !matches!(filter, FeedFilter::Scope(Scope::Mine)) {
         query = query
@@ -249,17 +248,52 @@ pub fn list(
     if let Some(after) = after {
         query = query.filter(p::id.lt(after));
     }
-    let rows: Vec<PostRow> = query
+    query
         .order(p::id.desc())
-        .limit(page.fetch_limit())
-        .select(PostRow::as_select())
-        .load(conn)?;
-    let page = page.into_page(rows, |r| r.id);
-    let results = present(conn, me, page.results)?;
-    Ok(CursorPage {
-        next_cursor: page.next_cursor,
-        results,
-    })
+        .limit(limit)
+        .select((PostRow::as_select(), Probe::liked_by(me)))
+        .load(conn)
+}
+
+/// The caller's timeline rows: their home timeline (crate::home) newest first, each post's
+/// visibility checked again as it is read (one primary-key probe per relation), so the page
+/// reads about `limit` home rows and as many posts, whatever the caller's share of all posts.
+fn timeline_rows(
+    conn: &mut DbConn,
+    me: i64,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<(PostRow, bool)>> {
+    let mut query = h::table
+        .inner_join(p::table)
+        .filter(h::reader_id.eq(me))
+        .filter(
+            p::author_id
+                .eq(me)
+                .or(p::group_id
+                    .is_null()
+                    .and(
+                        p::visibility
+                            .eq(Visibility::Public.as_str())
+                            .or(p::visibility.eq(Visibility::Friends.as_str())),
+                    )
+                    .and(Probe::friend_of_author(me)))
+                .or(p::group_id
+                    .is_null()
+                    .and(p::visibility.eq(Visibility::Public.as_str()))
+                    .and(Probe::follows_author(me)))
+                .or(p::group_id.is_not_null().and(Probe::member_of_group(me))),
+        )
+        .filter(Probe::no_block_with_author(me))
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(h::post_id.lt(after));
+    }
+    query
+        .order(h::post_id.desc())
+        .limit(limit)
+        .select((PostRow::as_select(), Probe::liked_by(me)))
+        .load(conn)
 }
 
 /// One post the caller may see.
@@ -330,6 +364,7 @@ pub fn create(conn: &mut DbConn, caller: &Caller, input: &FeedPostWrite) -> ApiR
         .execute(conn)?;
     let id = db::last_insert_id(conn)?;
     let row = find(conn, id)?.ok_or_else(post_not_found)?;
+    home::deliver(conn, &row)?;
     present_one(conn, me, row)
 }
 
@@ -362,8 +397,11 @@ pub fn update(
             p::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    let row = find(conn, id)?.ok_or_else(post_not_found)?;
-    present_one(conn, caller.id, row)
+    let updated = find(conn, id)?.ok_or_else(post_not_found)?;
+    if updated.visibility != row.visibility {
+        home::redeliver(conn, &updated)?;
+    }
+    present_one(conn, caller.id, updated)
 }
 
 /// Deletes a post with its likes and comments (its author, the group's admins, moderators).

@@ -19,6 +19,7 @@ use plaza_kernel::time::{now, utc};
 use plaza_kernel::{ApiError, ApiResult, Caller, Page, PageRequest};
 use plaza_users::Author;
 
+use crate::home;
 use crate::live::Push;
 use crate::notifications;
 use crate::schema::{
@@ -45,6 +46,16 @@ pub fn are_friends(conn: &mut DbConn, a: i64, c: i64) -> QueryResult<bool> {
     let n: i64 = fs::table
         .filter(fs::user_id.eq(a))
         .filter(fs::friend_id.eq(c))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Whether `follower` follows `followee`.
+pub fn follows(conn: &mut DbConn, follower: i64, followee: i64) -> QueryResult<bool> {
+    let n: i64 = f::table
+        .filter(f::follower_id.eq(follower))
+        .filter(f::followee_id.eq(followee))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -241,6 +252,7 @@ fn accept_row(
             ))
             .execute(conn)?;
     }
+    refresh_both(conn, me, row.from_user_id)?;
     let push = notifications::create(
         conn,
         row.from_user_id,
@@ -344,7 +356,14 @@ pub fn unfriend(conn: &mut DbConn, me: i64, other: i64) -> ApiResult<()> {
     if deleted == 0 {
         return Err(ApiError::not_found("You are not friends with this user."));
     }
+    refresh_both(conn, me, other)?;
     Ok(())
+}
+
+/// Writes both users' home timeline rows of the other's posts again (crate::home).
+fn refresh_both(conn: &mut DbConn, a: i64, c: i64) -> QueryResult<()> {
+    home::refresh_pair(conn, a, c)?;
+    home::refresh_pair(conn, c, a)
 }
 
 fn delete_friendship(conn: &mut DbConn, a: i64, c: i64) -> QueryResult<usize> {
@@ -456,6 +475,7 @@ pub fn follow(conn: &mut DbConn, me: i64, target: i64) -> ApiResult<(Relation, b
     };
     let mut pushes = Vec::new();
     if created {
+        home::refresh_pair(conn, me, target)?;
         pushes.extend(notifications::create(
             conn,
             target,
@@ -481,6 +501,7 @@ pub fn unfollow(conn: &mut DbConn, me: i64, target: i64) -> ApiResult<Relation> 
             .filter(f::followee_id.eq(target)),
     )
     .execute(conn)?;
+    home::refresh_pair(conn, me, target)?;
     Ok(Relation {
         user_id: target,
         active: false,
@@ -563,6 +584,7 @@ pub fn block(conn: &mut DbConn, me: i64, target: i64) -> ApiResult<(Relation, bo
             fr::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    refresh_both(conn, me, target)?;
     Ok((
         Relation {
             user_id: target,

@@ -18,6 +18,7 @@ use plaza_kernel::time::{now, utc};
 use plaza_kernel::{ApiError, ApiResult, Body, Caller, Page, PageRequest};
 
 use crate::graph::card_of;
+use crate::home;
 use crate::live::Push;
 use crate::notifications;
 use crate::schema::{social_group_members as gm, social_groups as g};
@@ -289,6 +290,9 @@ pub fn join(conn: &mut DbConn, me: i64, id: i64) -> ApiResult<(MemberOut, bool, 
         }
         Err(err) => return Err(err.into()),
     }
+    if !row.is_private {
+        home::refresh_group(conn, me, id)?;
+    }
     let mut pushes = Vec::new();
     if row.is_private {
         let admins: Vec<i64> = gm::table
@@ -340,6 +344,7 @@ fn remove_row(conn: &mut DbConn, group: i64, user: i64, m: &Membership) -> ApiRe
     .execute(conn)?;
     if m.is_active() {
         add_members(conn, group, -1)?;
+        home::refresh_group(conn, user, group)?;
     }
     Ok(())
 }
@@ -460,6 +465,7 @@ pub fn update_member(
         .set(gm::status.eq("active"))
         .execute(conn)?;
         add_members(conn, id, 1)?;
+        home::refresh_group(conn, user, id)?;
     }
     if let Some(role) = patch.role.as_deref() {
         if row.owner_id != caller.id && !caller.is_staff() {

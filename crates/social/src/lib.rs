@@ -28,6 +28,7 @@ pub mod admin;
 pub mod feed;
 pub mod graph;
 pub mod groups;
+pub mod home;
 pub mod live;
 pub mod messages;
 pub mod moderation;

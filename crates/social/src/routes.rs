@@ -195,7 +195,7 @@ pub async fn unfollow_user(
 ) -> ApiResult<HttpResponse> {
     let target = id.into_inner();
     let out = db
-        .write(move |conn| graph::unfollow(conn, caller.id, target))
+        .transaction(move |conn| graph::unfollow(conn, caller.id, target))
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }

@@ -140,6 +140,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The home timeline kept per reader: the feed posts `reader_id`'s timeline may show
+    /// (migration `*_social_home`, crate::home).
+    social_home (reader_id, post_id) {
+        reader_id -> BigInt,
+        post_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     social_friend_requests,
     social_friendships,
@@ -153,8 +162,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     social_messages,
     social_conversations,
     social_notifications,
+    social_home,
 );
 
 diesel::joinable!(social_likes -> social_posts (post_id));
+diesel::joinable!(social_home -> social_posts (post_id));
 diesel::joinable!(social_comments -> social_posts (post_id));
 diesel::joinable!(social_group_members -> social_groups (group_id));

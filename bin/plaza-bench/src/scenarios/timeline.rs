@@ -6,10 +6,12 @@
 //! **Seeding.** Registering 10 000 users through the API would hash 10 000 passwords (an hour
 //! at bcrypt cost 12), and 100 000 posts one request each would dominate the suite. So the
 //! graph is written straight into the server's database through the bench's own connection
-//! (diesel, which the suite already uses to create MySQL databases): three `INSERT`s of
-//! generated rows — users with an unusable password (nobody logs in as them), the reader's
-//! follows, and the posts (ten per user, interleaved by author, one in ten friends-only — spread
-//! evenly — which the reader may not see since they have no friends). The reader is the first seeded author,
+//! (diesel, which the suite already uses to create MySQL databases): `INSERT`s of generated
+//! rows — users with an unusable password (nobody logs in as them), the reader's follows, the
+//! posts (ten per user, interleaved by author, one in ten friends-only — spread evenly — which
+//! the reader may not see since they have no friends), and the home timeline rows the server
+//! would have written as the posts were published (each author's, and the reader's of the
+//! public posts of those they follow). The reader is the first seeded author,
 //! registered through the API like every other bench user, so the measured requests are
 //! authenticated as a client's are. Seeding runs once per database, on the first timeline
 //! run, and is reported in the run's `extra` (`seed_s`, `users`, `posts`). Under `--quick`
@@ -75,6 +77,7 @@ struct GraphSql {
     reader: String,
     follows: String,
     posts: String,
+    home: String,
     oldest: String,
 }
 
@@ -125,6 +128,14 @@ fn graph_sql(
              FROM users u CROSS JOIN ({}) n WHERE u.username LIKE '{prefix}u%' ORDER BY n.k, u.id",
             digits.join(" UNION ALL ")
         ),
+        // The home timeline rows the server writes as each post is published (crate
+        // plaza-social's `home`): one for its author, one for each follower of a public one.
+        home: "INSERT INTO social_home (reader_id, post_id) \
+             SELECT author_id, id FROM social_posts WHERE author_id >= {first} \
+             UNION SELECT f.follower_id, p.id FROM social_posts p \
+             JOIN social_follows f ON f.followee_id = p.author_id \
+             WHERE p.author_id >= {first} AND p.group_id IS NULL AND p.visibility = 'public'"
+            .to_owned(),
         // Near the oldest end: a fifth into the first round of posts, so the page after it
         // is still full (followed authors wrote a tenth of every round).
         oldest: format!(
@@ -150,6 +161,7 @@ macro_rules! write_graph {
             };
             diesel::sql_query(fill(&sql.follows)).execute(conn)?;
             diesel::sql_query(sql.posts.as_str()).execute(conn)?;
+            diesel::sql_query(fill(&sql.home)).execute(conn)?;
             let oldest: Id = diesel::sql_query(fill(&sql.oldest)).get_result(conn)?;
             Ok(oldest.id)
         })

@@ -118,6 +118,18 @@ db_test!(async fn likes_are_idempotent_and_counted(backend) {
     post(&app, &format!("/posts/{id}/like/"), &ann, json!({}), 200).await;
     let detail = get(&app, &format!("/posts/{id}/"), &bob).await;
     assert_eq!((detail["like_count"].as_i64(), detail["liked"].as_bool()), (Some(2), Some(true)));
+    // In a page each reader sees their own like, not another's.
+    let other = publish(&app, &ann, "not liked", "public").await;
+    for scope in ["timeline", "public", "mine"] {
+        let page = get(&app, &format!("/posts/?scope={scope}"), &ann).await;
+        let flags: Vec<(i64, bool)> = page["results"].as_array().unwrap().iter()
+            .map(|p| (p["id"].as_i64().unwrap(), p["liked"].as_bool().unwrap()))
+            .collect();
+        assert_eq!(flags, vec![(other, false), (id, true)], "{scope}");
+    }
+    let cat = app.create_user("cat").await;
+    let page = get(&app, "/posts/?scope=public", &cat).await;
+    assert!(page["results"].as_array().unwrap().iter().all(|p| p["liked"] == false));
     // The author is told once, and never about their own like.
     assert_eq!(notification_kinds(&app, &ann).await, vec!["like"]);
     let unliked = delete(&app, &format!("/posts/{id}/like/"), &bob, 200).await;

@@ -5,6 +5,7 @@ mod concurrency;
 mod feed;
 mod friends;
 mod groups;
+mod home;
 mod messages;
 mod notifications;
 mod queries;

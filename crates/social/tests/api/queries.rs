@@ -106,8 +106,10 @@ db_test!(async fn timeline_and_conversations_run_the_same_queries_for_1_and_100(
         assert_eq!(page_one["results"].as_array().unwrap().len(), 1, "{path}");
         assert_eq!(page_hundred["results"].as_array().unwrap().len(), 100, "{path}");
         assert_eq!(one.len(), hundred.len(), "{path}:\n{one:#?}\n{hundred:#?}");
-        // The page, then one batch per kind of related row (authors; likes for posts).
-        assert!(hundred.len() <= 3, "{path}: {hundred:#?}");
+        // The page, then one batch per kind of related row: for posts only their authors
+        // (whether the reader likes each is a column of the page).
+        let most = if path.starts_with("/posts/") { 2 } else { 3 };
+        assert!(hundred.len() <= most, "{path}: {hundred:#?}");
         // A deep page costs the same.
         let cursor = page_hundred["next_cursor"].as_str().unwrap().to_owned();
         let (deep, _) = statements(&app, &reader, &format!("{path}&page_size=100&cursor={cursor}").replace("/&", "/?")).await;
