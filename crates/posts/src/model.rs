@@ -163,21 +163,41 @@ pub struct NewPostRow<'a> {
 
 /// Inserts a post and returns its id.
 pub fn insert_post(conn: &mut DbConn, row: &NewPostRow<'_>) -> QueryResult<i64> {
-    InsertPost(row).execute(conn)?;
+    InsertPosts(std::slice::from_ref(row)).execute(conn)?;
     db::last_insert_id(conn)
 }
 
-/// `INSERT INTO posts …` spelled out: diesel's own insert is prepared, executed and closed
-/// each time on MySQL (it is not safe to cache for every backend), this one stays in the
-/// connection's statement cache, as [`db::ids_in`] explains.
-struct InsertPost<'r, 'a>(&'r NewPostRow<'a>);
+/// Inserts `rows` in one statement and returns their ids, in the order of `rows`. Only where
+/// one statement's rows get consecutive ids ([`db::multi_row_ids_are_consecutive`]): the ids
+/// are computed from the one the database reports, not read back. The statement is atomic:
+/// when it fails, no row was written.
+pub fn insert_posts(conn: &mut DbConn, rows: &[NewPostRow<'_>]) -> QueryResult<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written = InsertPosts(rows).execute(conn)?;
+    if written != rows.len() {
+        // Cannot happen for a plain `INSERT … VALUES`; refuse to guess ids if it did.
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("inserted {written} posts of {}", rows.len()).into(),
+        ));
+    }
+    Ok(db::inserted_ids(conn, rows.len())?.collect())
+}
 
-impl QueryId for InsertPost<'_, '_> {
+/// `INSERT INTO posts … VALUES (…), (…)` spelled out: diesel's own insert is prepared,
+/// executed and closed each time on MySQL (it is not safe to cache for every backend), this
+/// one stays in the connection's statement cache, as [`db::ids_in`] explains: one statement
+/// per number of rows (at most `POSTS_CREATE_BATCH` of them per connection).
+struct InsertPosts<'r, 'a>(&'r [NewPostRow<'a>]);
+
+impl QueryId for InsertPosts<'_, '_> {
     type QueryId = ();
+    // The SQL depends on the number of rows: the cache keys it by its text.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<DB> QueryFragment<DB> for InsertPost<'_, '_>
+impl<DB> QueryFragment<DB> for InsertPosts<'_, '_>
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
     i64: ToSql<BigInt, DB>,
@@ -185,30 +205,32 @@ where
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let row = self.0;
         out.push_sql(
             "INSERT INTO posts (author_id, title, content, reply_count, view_count, \
-             created_at, updated_at) VALUES (",
+             created_at, updated_at) VALUES ",
         );
-        out.push_bind_param::<BigInt, _>(&row.author_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, str>(row.title)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, str>(row.content)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&row.reply_count)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&row.view_count)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&row.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
-        out.push_sql(")");
+        for (i, row) in self.0.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&row.author_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.title)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.content)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.reply_count)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.view_count)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+            out.push_sql(")");
+        }
         Ok(())
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for InsertPost<'_, '_> {}
+impl<Conn> RunQueryDsl<Conn> for InsertPosts<'_, '_> {}
 
 /// Adds `delta` to a post's reply count, in SQL; `false` when the post does not exist. Run
 /// first in a reply's transaction: on MySQL it also locks the post row, so concurrent replies

@@ -11,6 +11,7 @@ use plaza_kernel::{
     ApiError, ApiResult, Body, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
+use crate::batch::PostBatcher;
 use crate::cache::{CachedPost, Change, Changes, Generation, ReadCache};
 use crate::service::{self, requests, CreatedReply, PostFilter};
 use crate::types::{
@@ -99,11 +100,13 @@ fn json(body: Bytes) -> HttpResponse {
 )]
 pub async fn create_post(
     db: web::Data<Db>,
+    batcher: Option<web::Data<PostBatcher>>,
     caller: Caller,
     changes: Changes,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    let post = requests::publish_post(&db, caller, body.into_inner()).await?;
+    let batcher = batcher.as_ref().map(|b| b.get_ref());
+    let post = requests::publish_post(&db, batcher, caller, body.into_inner()).await?;
     changes.announce(Change::Lists).await;
     Ok(HttpResponse::Created().json(post))
 }

@@ -328,44 +328,124 @@ pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> Api
     let tag_names = tags::clean_names(input.tags.as_deref().unwrap_or_default(), "tags", TAGS_MAX)?;
     // The author's card is read first: a failure here leaves nothing written.
     let authors = plaza_users::authors_by_id(conn, &[caller.id])?;
-    let at = now();
-    let id = model::insert_post(
-        conn,
-        &NewPostRow {
-            author_id: caller.id,
-            title: input.title.trim(),
-            content: &input.content,
-            reply_count: 0,
-            view_count: 0,
-            created_at: at,
-            updated_at: at,
-        },
-    )?;
+    let post = NewPost::new(caller, input);
+    let row = post.row();
+    let id = model::insert_post(conn, &row)?;
     let mut tags = tags::resolve_names(conn, &tag_names)?;
     let tag_ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
     // Counts first: it locks the tag rows before the links' foreign-key checks read them.
     tags::add_usage(conn, &tag_ids, 1)?;
     model::attach_tags(conn, id, &tag_ids)?;
-    // The answer is built from what was just written rather than read back: a new post has
-    // no replies and no views.
     tags.sort_by_key(|t| t.name.to_lowercase());
-    let row = Post {
+    created_post(id, &row, &authors, tags)
+}
+
+/// The answer to a create, built from what was just written rather than read back: a new
+/// post has no replies and no views.
+fn created_post(
+    id: i64,
+    row: &NewPostRow<'_>,
+    authors: &HashMap<i64, Author>,
+    tags: Vec<TagSummary>,
+) -> ApiResult<PostDetail> {
+    let post = Post {
         id,
-        author_id: caller.id,
-        title: input.title.trim().to_owned(),
-        content: input.content.clone(),
-        reply_count: 0,
-        view_count: 0,
-        created_at: at,
-        updated_at: at,
+        author_id: row.author_id,
+        title: row.title.to_owned(),
+        content: row.content.to_owned(),
+        reply_count: row.reply_count,
+        view_count: row.view_count,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     };
-    let post = finish_posts(vec![row], &authors, &HashMap::from([(id, tags)]))
+    let post = finish_posts(vec![post], authors, &HashMap::from([(id, tags)]))
         .pop()
         .ok_or_else(post_not_found)?;
     Ok(PostDetail {
         post,
         replies: Vec::new(),
     })
+}
+
+/// A post without tags, validated, waiting to be written with others ([`create_posts`]).
+#[derive(Clone, Debug)]
+pub struct NewPost {
+    /// Author.
+    pub author_id: i64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// When it was asked for.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl NewPost {
+    /// The post `caller` asked for with `input` (its tags are not looked at), stamped now.
+    pub fn new(caller: &Caller, input: &PostWrite) -> Self {
+        Self {
+            author_id: caller.id,
+            title: input.title.trim().to_owned(),
+            content: input.content.clone(),
+            created_at: now(),
+        }
+    }
+
+    fn row(&self) -> NewPostRow<'_> {
+        NewPostRow {
+            author_id: self.author_id,
+            title: &self.title,
+            content: &self.content,
+            reply_count: 0,
+            view_count: 0,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
+/// Creates several posts without tags together, outside a transaction, and answers each on
+/// its own, in order: one authors lookup for them all, then, where one statement's rows get
+/// consecutive ids (`consecutive_ids`, from
+/// [`multi_row_ids_are_consecutive`](plaza_kernel::db::multi_row_ids_are_consecutive)), one
+/// `INSERT` of every row and one `LAST_INSERT_ID()`. That statement is atomic: when it fails
+/// (a row breaks a constraint, such as an author deleted meanwhile), each row is tried again
+/// alone, so only the rows at fault fail. Without consecutive ids, each row is inserted alone.
+pub fn create_posts(
+    conn: &mut DbConn,
+    posts: &[NewPost],
+    consecutive_ids: bool,
+) -> Vec<ApiResult<PostDetail>> {
+    let author_ids: Vec<i64> = posts.iter().map(|p| p.author_id).collect();
+    // Read first, as for one create: a failure here leaves nothing written.
+    let authors = match plaza_users::authors_by_id(conn, &author_ids) {
+        Ok(authors) => authors,
+        Err(err) => {
+            let err = ApiError::from(err);
+            return posts.iter().map(|_| Err(err.clone())).collect();
+        }
+    };
+    let rows: Vec<NewPostRow<'_>> = posts.iter().map(NewPost::row).collect();
+    if consecutive_ids && rows.len() > 1 {
+        match model::insert_posts(conn, &rows) {
+            Ok(ids) => {
+                return ids
+                    .into_iter()
+                    .zip(&rows)
+                    .map(|(id, row)| created_post(id, row, &authors, Vec::new()))
+                    .collect();
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, rows = rows.len(), "a batch of posts failed; inserting them one by one");
+            }
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let id = model::insert_post(conn, row)?;
+            created_post(id, row, &authors, Vec::new())
+        })
+        .collect()
 }
 
 /// Changes the fields given; `tags`, when given, replaces the post's tags.
@@ -652,23 +732,37 @@ pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<i6
 pub mod requests {
     use plaza_kernel::{ApiResult, Body, Caller, Db};
 
-    use super::CreatedReply;
+    use super::{CreatedReply, NewPost};
+    use crate::batch::PostBatcher;
     use crate::types::{PostDetail, PostPatch, PostWrite, ReplyOut, ReplyPatch, ReplyWrite};
 
     /// Creates a post. Tags that do not exist yet are created first, each committed on its
-    /// own; a post without tags is then one `INSERT` after its reads (no transaction to open
-    /// and commit), a post with tags one transaction with them.
-    pub async fn publish_post(db: &Db, caller: Caller, input: PostWrite) -> ApiResult<PostDetail> {
+    /// own; a post with tags is then one transaction with them. A post without tags goes to
+    /// `batcher` when there is one, written with the creates waiting beside it
+    /// ([`crate::batch`]); otherwise it is one `INSERT` after its reads (no transaction to
+    /// open and commit).
+    pub async fn publish_post(
+        db: &Db,
+        batcher: Option<&PostBatcher>,
+        caller: Caller,
+        input: PostWrite,
+    ) -> ApiResult<PostDetail> {
         if input.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
             let names = input.tags.clone();
             db.run(move |conn| super::prepare_tags(conn, names.as_deref()))
                 .await?;
-            db.transaction(move |conn| super::create_post(conn, &caller, &input))
-                .await
-        } else {
-            db.write(move |conn| super::create_post(conn, &caller, &input))
-                .await
+            return db
+                .transaction(move |conn| super::create_post(conn, &caller, &input))
+                .await;
         }
+        if let Some(batcher) = batcher {
+            if let Some(answer) = batcher.create(NewPost::new(&caller, &input)).await {
+                return answer;
+            }
+            // The batcher's worker has stopped: this one goes alone.
+        }
+        db.write(move |conn| super::create_post(conn, &caller, &input))
+            .await
     }
 
     /// Changes a post (author or moderator). Only someone who may edit it creates tags
