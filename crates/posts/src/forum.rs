@@ -1,5 +1,5 @@
-//! [`Forum`]: the read cache, the view counter and the queue of post creates of one process,
-//! built once and shared by every HTTP worker.
+//! [`Forum`]: the read cache, the view counter and the queues of post and reply creates of
+//! one process, built once and shared by every HTTP worker.
 
 use std::time::Duration;
 
@@ -7,7 +7,7 @@ use actix_web::web;
 use plaza_kernel::domain::{Running, StopFuture};
 use plaza_kernel::{ApiResult, Cache, Db, Services};
 
-use crate::batch::PostBatcher;
+use crate::batch::{PostBatcher, ReplyBatcher};
 use crate::cache::ReadCache;
 use crate::views::ViewCounter;
 
@@ -24,6 +24,8 @@ pub struct Forum {
     pub views: web::Data<ViewCounter>,
     /// Post creates written together ([`Forum::with_batcher`]); without it, each alone.
     pub batcher: Option<web::Data<PostBatcher>>,
+    /// Reply creates written together ([`Forum::with_reply_batcher`]); without it, each alone.
+    pub reply_batcher: Option<web::Data<ReplyBatcher>>,
 }
 
 impl Forum {
@@ -45,6 +47,7 @@ impl Forum {
             cache: web::Data::new(cache),
             views: web::Data::new(ViewCounter::new()),
             batcher: None,
+            reply_batcher: None,
         }
     }
 
@@ -56,11 +59,22 @@ impl Forum {
         self
     }
 
-    /// Adds the cache, the counter and the batcher to an app's data.
+    /// Writes concurrent top-level replies together through `batcher` (a started one:
+    /// [`ReplyBatcher::start`]).
+    #[must_use]
+    pub fn with_reply_batcher(mut self, batcher: ReplyBatcher) -> Self {
+        self.reply_batcher = Some(web::Data::new(batcher));
+        self
+    }
+
+    /// Adds the cache, the counter and the batchers to an app's data.
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.cache.clone())
             .app_data(self.views.clone());
         if let Some(batcher) = &self.batcher {
+            cfg.app_data(batcher.clone());
+        }
+        if let Some(batcher) = &self.reply_batcher {
             cfg.app_data(batcher.clone());
         }
     }

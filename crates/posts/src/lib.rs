@@ -13,7 +13,8 @@
 //!   (a job noted in the deleting transaction); [`repair`]: the nightly job recounting any drift.
 //! - [`DOMAIN`]: the crate as a Plaza server mounts it; [`settings`]: `POSTS_CACHE_TTL`,
 //!   `POSTS_CREATE_BATCH`.
-//! - [`batch`]: concurrent creates of posts without tags written together (group commit).
+//! - [`batch`]: concurrent creates of posts without tags, and of top-level replies, written
+//!   together (group commit).
 //! - [`cache`] and [`views`]: the read cache of lists and details, and buffered view counts.
 //!   Both are optional app data: without them every read goes to the database and every
 //!   view is one `UPDATE`. [`Forum`] builds and registers them, with the [`batch`] queue.
@@ -44,8 +45,8 @@ pub use settings::PostsSettings;
 
 /// The forum, as a Plaza server mounts it: `POSTS_*` settings, `/api/v1/posts/`, the nightly
 /// counter repair, post and reply counts, the per-process [`Forum`] (read cache, buffered
-/// view counts flushed at shutdown, and the queue of post creates), and its counters brought up to date after an
-/// account's deletion ([`user_deletion`]).
+/// view counts flushed at shutdown, and the queues of post and reply creates), and its
+/// counters brought up to date after an account's deletion ([`user_deletion`]).
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "posts",
     settings: |env, sections| sections.parse::<PostsSettings>(env),
@@ -61,7 +62,9 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
         let mut forum = Forum::shared(settings.cache_ttl, services.cache.get_ref().clone());
         if settings.create_batch > 1 {
             let db = services.db.get_ref().clone();
-            forum = forum.with_batcher(batch::PostBatcher::start(db, settings.create_batch));
+            forum = forum
+                .with_batcher(batch::PostBatcher::start(db.clone(), settings.create_batch))
+                .with_reply_batcher(batch::ReplyBatcher::start(db, settings.create_batch));
         }
         forum.start(services.db.get_ref().clone(), forum::VIEW_FLUSH_INTERVAL);
         Some(Box::new(forum))

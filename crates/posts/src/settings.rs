@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use plaza_kernel::settings::{Env, Section};
 
-/// Most posts one batch may hold: a statement of 7 parameters a row stays far below every
+/// Most posts or replies one batch may hold: a statement of 7 parameters a row stays far below every
 /// backend's limit on parameters.
 pub const MAX_CREATE_BATCH: usize = 1000;
 
@@ -16,8 +16,9 @@ pub struct PostsSettings {
     /// bounds how late writes made elsewhere, such as a deleted user's cascade, show). `0`
     /// turns it off.
     pub cache_ttl: Duration,
-    /// `POSTS_CREATE_BATCH` (default 64): most posts without tags that concurrent requests
-    /// create together, in one `INSERT` ([`crate::batch`]). `1` writes each on its own.
+    /// `POSTS_CREATE_BATCH` (default 64): most posts without tags, and most top-level
+    /// replies, that concurrent requests create together, in one `INSERT` ([`crate::batch`]).
+    /// `1` writes each on its own.
     pub create_batch: usize,
 }
 
