@@ -236,18 +236,21 @@ async fn run_backend_phases(
             .failures
             .push(format!("statements per request: {err:#}")),
     }
-    // Writes last: every created post makes the table the reads above ran over bigger.
-    report.scenarios.push(
-        run_on(
-            &mut server,
-            Scenario::Create,
-            &seed,
-            settings,
-            name,
-            &config.database_url,
-        )
-        .await?,
-    );
+    // Writes last: every created post or reply makes the tables the reads above ran over
+    // bigger.
+    for scenario in [Scenario::Create, Scenario::Reply] {
+        report.scenarios.push(
+            run_on(
+                &mut server,
+                scenario,
+                &seed,
+                settings,
+                name,
+                &config.database_url,
+            )
+            .await?,
+        );
+    }
     server.check_alive()?;
     server.stop().await?;
 

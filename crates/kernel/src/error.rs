@@ -38,7 +38,9 @@ pub struct ErrorBody {
     pub errors: Option<FieldErrors>,
 }
 
-/// An error that answers an HTTP request in the contract's envelope.
+/// An error that answers an HTTP request in the contract's envelope. Cloning it gives each of
+/// several requests that shared one failed statement (a batch of writes) its own answer.
+#[derive(Clone)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,

@@ -75,14 +75,13 @@ pub fn send(conn: &mut DbConn, notice: &Notice) -> QueryResult<Enqueued> {
     jobs::enqueue(conn, notice, JobOptions::default())
 }
 
-/// Enqueues several notices, one job each, on `conn`.
+/// Enqueues several notices, one job each, on `conn`, in one statement
+/// ([`jobs::enqueue_all`]).
 pub fn send_all<'a>(
     conn: &mut DbConn,
     notices: impl IntoIterator<Item = &'a Notice>,
 ) -> QueryResult<()> {
-    for notice in notices {
-        send(conn, notice)?;
-    }
+    jobs::enqueue_all(conn, notices)?;
     Ok(())
 }
 

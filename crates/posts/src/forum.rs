@@ -1,5 +1,5 @@
-//! [`Forum`]: the read cache and the view counter of one process, built once and shared by
-//! every HTTP worker.
+//! [`Forum`]: the read cache, the view counter and the queues of post and reply creates of
+//! one process, built once and shared by every HTTP worker.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use actix_web::web;
 use plaza_kernel::domain::{Running, StopFuture};
 use plaza_kernel::{ApiResult, Cache, Db, Services};
 
+use crate::batch::{PostBatcher, ReplyBatcher};
 use crate::cache::ReadCache;
 use crate::views::ViewCounter;
 
@@ -21,6 +22,10 @@ pub struct Forum {
     pub cache: web::Data<ReadCache>,
     /// Views not yet written.
     pub views: web::Data<ViewCounter>,
+    /// Post creates written together ([`Forum::with_batcher`]); without it, each alone.
+    pub batcher: Option<web::Data<PostBatcher>>,
+    /// Reply creates written together ([`Forum::with_reply_batcher`]); without it, each alone.
+    pub reply_batcher: Option<web::Data<ReplyBatcher>>,
 }
 
 impl Forum {
@@ -41,13 +46,37 @@ impl Forum {
         Self {
             cache: web::Data::new(cache),
             views: web::Data::new(ViewCounter::new()),
+            batcher: None,
+            reply_batcher: None,
         }
     }
 
-    /// Adds the cache and the counter to an app's data.
+    /// Writes concurrent creates of posts without tags together through `batcher` (a
+    /// started one: [`PostBatcher::start`]).
+    #[must_use]
+    pub fn with_batcher(mut self, batcher: PostBatcher) -> Self {
+        self.batcher = Some(web::Data::new(batcher));
+        self
+    }
+
+    /// Writes concurrent top-level replies together through `batcher` (a started one:
+    /// [`ReplyBatcher::start`]).
+    #[must_use]
+    pub fn with_reply_batcher(mut self, batcher: ReplyBatcher) -> Self {
+        self.reply_batcher = Some(web::Data::new(batcher));
+        self
+    }
+
+    /// Adds the cache, the counter and the batchers to an app's data.
     pub fn register(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(self.cache.clone())
             .app_data(self.views.clone());
+        if let Some(batcher) = &self.batcher {
+            cfg.app_data(batcher.clone());
+        }
+        if let Some(batcher) = &self.reply_batcher {
+            cfg.app_data(batcher.clone());
+        }
     }
 
     /// Spawns the task writing buffered views every `flush_every`. Call once, inside the

@@ -11,12 +11,16 @@
 //! - [`counts`]: counts for `system/status` and user stats.
 //! - [`user_deletion`]: counters and the cache brought up to date after an account is deleted
 //!   (a job noted in the deleting transaction); [`repair`]: the nightly job recounting any drift.
-//! - [`DOMAIN`]: the crate as a Plaza server mounts it; [`settings`]: `POSTS_CACHE_TTL`.
+//! - [`DOMAIN`]: the crate as a Plaza server mounts it; [`settings`]: `POSTS_CACHE_TTL`,
+//!   `POSTS_CREATE_BATCH`.
+//! - [`batch`]: concurrent creates of posts without tags, and of top-level replies, written
+//!   together (group commit).
 //! - [`cache`] and [`views`]: the read cache of lists and details, and buffered view counts.
 //!   Both are optional app data: without them every read goes to the database and every
-//!   view is one `UPDATE`. [`Forum`] builds and registers them.
+//!   view is one `UPDATE`. [`Forum`] builds and registers them, with the [`batch`] queue.
 
 pub mod admin;
+pub mod batch;
 pub mod cache;
 pub mod counts;
 pub mod model;
@@ -40,9 +44,9 @@ pub use repair::register_jobs;
 pub use settings::PostsSettings;
 
 /// The forum, as a Plaza server mounts it: `POSTS_*` settings, `/api/v1/posts/`, the nightly
-/// counter repair, post and reply counts, the per-process [`Forum`] (read cache and
-/// buffered view counts, flushed at shutdown), and its counters brought up to date after an
-/// account's deletion ([`user_deletion`]).
+/// counter repair, post and reply counts, the per-process [`Forum`] (read cache, buffered
+/// view counts flushed at shutdown, and the queues of post and reply creates), and its
+/// counters brought up to date after an account's deletion ([`user_deletion`]).
 pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     name: "posts",
     settings: |env, sections| sections.parse::<PostsSettings>(env),
@@ -55,7 +59,13 @@ pub const DOMAIN: plaza_kernel::domain::Domain = plaza_kernel::domain::Domain {
     counts: |counts, _| add_counts(counts),
     start: |services| {
         let settings = services.sections.get_or_default::<PostsSettings>();
-        let forum = Forum::shared(settings.cache_ttl, services.cache.get_ref().clone());
+        let mut forum = Forum::shared(settings.cache_ttl, services.cache.get_ref().clone());
+        if settings.create_batch > 1 {
+            let db = services.db.get_ref().clone();
+            forum = forum
+                .with_batcher(batch::PostBatcher::start(db.clone(), settings.create_batch))
+                .with_reply_batcher(batch::ReplyBatcher::start(db, settings.create_batch));
+        }
         forum.start(services.db.get_ref().clone(), forum::VIEW_FLUSH_INTERVAL);
         Some(Box::new(forum))
     },

@@ -9,7 +9,7 @@ use diesel::expression::{is_aggregate, AppearsOnTable, Expression, ValidGrouping
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, HasSqlType, Nullable, Text, Timestamp};
 use plaza_kernel::db::{self, DbConn};
 use plaza_kernel::schema::{post_tags, post_totals, posts, replies};
 
@@ -163,21 +163,41 @@ pub struct NewPostRow<'a> {
 
 /// Inserts a post and returns its id.
 pub fn insert_post(conn: &mut DbConn, row: &NewPostRow<'_>) -> QueryResult<i64> {
-    InsertPost(row).execute(conn)?;
+    InsertPosts(std::slice::from_ref(row)).execute(conn)?;
     db::last_insert_id(conn)
 }
 
-/// `INSERT INTO posts …` spelled out: diesel's own insert is prepared, executed and closed
-/// each time on MySQL (it is not safe to cache for every backend), this one stays in the
-/// connection's statement cache, as [`db::ids_in`] explains.
-struct InsertPost<'r, 'a>(&'r NewPostRow<'a>);
+/// Inserts `rows` in one statement and returns their ids, in the order of `rows`. Only where
+/// one statement's rows get consecutive ids ([`db::multi_row_ids_are_consecutive`]): the ids
+/// are computed from the one the database reports, not read back. The statement is atomic:
+/// when it fails, no row was written.
+pub fn insert_posts(conn: &mut DbConn, rows: &[NewPostRow<'_>]) -> QueryResult<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written = InsertPosts(rows).execute(conn)?;
+    if written != rows.len() {
+        // Cannot happen for a plain `INSERT … VALUES`; refuse to guess ids if it did.
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("inserted {written} posts of {}", rows.len()).into(),
+        ));
+    }
+    Ok(db::inserted_ids(conn, rows.len())?.collect())
+}
 
-impl QueryId for InsertPost<'_, '_> {
+/// `INSERT INTO posts … VALUES (…), (…)` spelled out: diesel's own insert is prepared,
+/// executed and closed each time on MySQL (it is not safe to cache for every backend), this
+/// one stays in the connection's statement cache, as [`db::ids_in`] explains: one statement
+/// per number of rows (at most `POSTS_CREATE_BATCH` of them per connection).
+struct InsertPosts<'r, 'a>(&'r [NewPostRow<'a>]);
+
+impl QueryId for InsertPosts<'_, '_> {
     type QueryId = ();
+    // The SQL depends on the number of rows: the cache keys it by its text.
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<DB> QueryFragment<DB> for InsertPost<'_, '_>
+impl<DB> QueryFragment<DB> for InsertPosts<'_, '_>
 where
     DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
     i64: ToSql<BigInt, DB>,
@@ -185,30 +205,32 @@ where
     NaiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        let row = self.0;
         out.push_sql(
             "INSERT INTO posts (author_id, title, content, reply_count, view_count, \
-             created_at, updated_at) VALUES (",
+             created_at, updated_at) VALUES ",
         );
-        out.push_bind_param::<BigInt, _>(&row.author_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, str>(row.title)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, str>(row.content)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&row.reply_count)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&row.view_count)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&row.created_at)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
-        out.push_sql(")");
+        for (i, row) in self.0.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&row.author_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.title)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.content)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.reply_count)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.view_count)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+            out.push_sql(")");
+        }
         Ok(())
     }
 }
 
-impl<Conn> RunQueryDsl<Conn> for InsertPost<'_, '_> {}
+impl<Conn> RunQueryDsl<Conn> for InsertPosts<'_, '_> {}
 
 /// Adds `delta` to a post's reply count, in SQL; `false` when the post does not exist. Run
 /// first in a reply's transaction: on MySQL it also locks the post row, so concurrent replies
@@ -219,6 +241,54 @@ pub fn add_reply_count(conn: &mut DbConn, post_id: i64, delta: i64) -> QueryResu
         .execute(conn)?;
     Ok(updated > 0)
 }
+
+/// Adds to the reply counts of several posts in one statement, each `(post_id, delta)` once:
+/// `UPDATE posts SET reply_count = reply_count + CASE id WHEN … END WHERE id IN (…)`. Run
+/// first in a batch of replies' transaction: on MySQL it locks the posts' rows, in ascending
+/// id order (the primary key's), as [`add_reply_count`] locks one. Posts that do not exist
+/// are skipped; returns how many were counted. Kept prepared per number of posts.
+pub fn add_reply_counts(conn: &mut DbConn, deltas: &[(i64, i64)]) -> QueryResult<usize> {
+    if deltas.is_empty() {
+        return Ok(0);
+    }
+    AddReplyCounts(deltas).execute(conn)
+}
+
+/// The statement of [`add_reply_counts`], spelled out so it stays in the statement cache.
+struct AddReplyCounts<'r>(&'r [(i64, i64)]);
+
+impl QueryId for AddReplyCounts<'_> {
+    type QueryId = ();
+    // The SQL depends on the number of posts: the cache keys it by its text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for AddReplyCounts<'_>
+where
+    DB: Backend + HasSqlType<BigInt>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE posts SET reply_count = reply_count + CASE id");
+        for (post_id, delta) in self.0 {
+            out.push_sql(" WHEN ");
+            out.push_bind_param::<BigInt, _>(post_id)?;
+            out.push_sql(" THEN ");
+            out.push_bind_param::<BigInt, _>(delta)?;
+        }
+        out.push_sql(" ELSE 0 END WHERE id IN (");
+        for (i, (post_id, _)) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push_sql(", ");
+            }
+            out.push_bind_param::<BigInt, _>(post_id)?;
+        }
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for AddReplyCounts<'_> {}
 
 /// Counts one view, in SQL; `false` when the post does not exist.
 pub fn add_view(conn: &mut DbConn, post_id: i64) -> QueryResult<bool> {
@@ -299,11 +369,77 @@ pub struct NewReplyRow<'a> {
 
 /// Inserts a reply and returns its id.
 pub fn insert_reply(conn: &mut DbConn, row: &NewReplyRow<'_>) -> QueryResult<i64> {
-    diesel::insert_into(replies::table)
-        .values(row)
-        .execute(conn)?;
+    InsertReplies(std::slice::from_ref(row)).execute(conn)?;
     db::last_insert_id(conn)
 }
+
+/// Inserts `rows` in one statement and returns their ids, in the order of `rows`, as
+/// [`insert_posts`] does (only where one statement's rows get consecutive ids).
+pub fn insert_replies(conn: &mut DbConn, rows: &[NewReplyRow<'_>]) -> QueryResult<Vec<i64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written = InsertReplies(rows).execute(conn)?;
+    if written != rows.len() {
+        // Cannot happen for a plain `INSERT … VALUES`; refuse to guess ids if it did.
+        return Err(diesel::result::Error::QueryBuilderError(
+            format!("inserted {written} replies of {}", rows.len()).into(),
+        ));
+    }
+    Ok(db::inserted_ids(conn, rows.len())?.collect())
+}
+
+/// `INSERT INTO replies … VALUES (…), (…)` spelled out, kept in the statement cache per
+/// number of rows, as [`InsertPosts`].
+struct InsertReplies<'r, 'a>(&'r [NewReplyRow<'a>]);
+
+impl QueryId for InsertReplies<'_, '_> {
+    type QueryId = ();
+    // The SQL depends on the number of rows: the cache keys it by its text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for InsertReplies<'_, '_>
+where
+    DB: Backend
+        + HasSqlType<BigInt>
+        + HasSqlType<Nullable<BigInt>>
+        + HasSqlType<Text>
+        + HasSqlType<Bool>
+        + HasSqlType<Timestamp>,
+    i64: ToSql<BigInt, DB>,
+    Option<i64>: ToSql<Nullable<BigInt>, DB>,
+    str: ToSql<Text, DB>,
+    bool: ToSql<Bool, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO replies (post_id, author_id, parent_id, content, is_deleted, \
+             created_at, updated_at) VALUES ",
+        );
+        for (i, row) in self.0.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<BigInt, _>(&row.post_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<BigInt, _>(&row.author_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Nullable<BigInt>, _>(&row.parent_id)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(row.content)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Bool, _>(&row.is_deleted)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.created_at)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&row.updated_at)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertReplies<'_, '_> {}
 
 /// How many replies answer `reply_id`.
 pub fn count_children(conn: &mut DbConn, reply_id: i64) -> QueryResult<i64> {

@@ -11,6 +11,7 @@ use plaza_kernel::{
     ApiError, ApiResult, Body, Bus, Caller, Db, Page, PageRequest, ValidJson, ValidQuery,
 };
 
+use crate::batch::{PostBatcher, ReplyBatcher};
 use crate::cache::{CachedPost, Change, Changes, Generation, ReadCache};
 use crate::service::{self, requests, CreatedReply, PostFilter};
 use crate::types::{
@@ -99,11 +100,13 @@ fn json(body: Bytes) -> HttpResponse {
 )]
 pub async fn create_post(
     db: web::Data<Db>,
+    batcher: Option<web::Data<PostBatcher>>,
     caller: Caller,
     changes: Changes,
     body: ValidJson<PostWrite>,
 ) -> ApiResult<HttpResponse> {
-    let post = requests::publish_post(&db, caller, body.into_inner()).await?;
+    let batcher = batcher.as_ref().map(|b| b.get_ref());
+    let post = requests::publish_post(&db, batcher, caller, body.into_inner()).await?;
     changes.announce(Change::Lists).await;
     Ok(HttpResponse::Created().json(post))
 }
@@ -323,13 +326,15 @@ pub async fn list_replies(
 pub async fn create_reply(
     req: HttpRequest,
     db: web::Data<Db>,
+    batcher: Option<web::Data<ReplyBatcher>>,
     caller: Caller,
     changes: Changes,
     id: web::Path<i64>,
     body: ValidJson<ReplyWrite>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let created = requests::publish_reply(&db, caller, id, body.into_inner()).await?;
+    let batcher = batcher.as_ref().map(|b| b.get_ref());
+    let created = requests::publish_reply(&db, batcher, caller, id, body.into_inner()).await?;
     changes.announce(Change::ThreadAndLists(id)).await;
     announce_reply(&req, &created).await;
     Ok(HttpResponse::Created().json(created.reply))

@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 use plaza_core::tags::service as tags;
 use plaza_core::tags::TagSummary;
-use plaza_kernel::db::{DbConn, MultiBackend};
+use plaza_kernel::db::{self, DbConn, MultiBackend};
 use plaza_kernel::notices::{self, Notice};
 use plaza_kernel::pagination::{parse_ordering, OrderBy};
 use plaza_kernel::schema::{post_tags, posts, replies};
@@ -328,44 +328,124 @@ pub fn create_post(conn: &mut DbConn, caller: &Caller, input: &PostWrite) -> Api
     let tag_names = tags::clean_names(input.tags.as_deref().unwrap_or_default(), "tags", TAGS_MAX)?;
     // The author's card is read first: a failure here leaves nothing written.
     let authors = plaza_users::authors_by_id(conn, &[caller.id])?;
-    let at = now();
-    let id = model::insert_post(
-        conn,
-        &NewPostRow {
-            author_id: caller.id,
-            title: input.title.trim(),
-            content: &input.content,
-            reply_count: 0,
-            view_count: 0,
-            created_at: at,
-            updated_at: at,
-        },
-    )?;
+    let post = NewPost::new(caller, input);
+    let row = post.row();
+    let id = model::insert_post(conn, &row)?;
     let mut tags = tags::resolve_names(conn, &tag_names)?;
     let tag_ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
     // Counts first: it locks the tag rows before the links' foreign-key checks read them.
     tags::add_usage(conn, &tag_ids, 1)?;
     model::attach_tags(conn, id, &tag_ids)?;
-    // The answer is built from what was just written rather than read back: a new post has
-    // no replies and no views.
     tags.sort_by_key(|t| t.name.to_lowercase());
-    let row = Post {
+    created_post(id, &row, &authors, tags)
+}
+
+/// The answer to a create, built from what was just written rather than read back: a new
+/// post has no replies and no views.
+fn created_post(
+    id: i64,
+    row: &NewPostRow<'_>,
+    authors: &HashMap<i64, Author>,
+    tags: Vec<TagSummary>,
+) -> ApiResult<PostDetail> {
+    let post = Post {
         id,
-        author_id: caller.id,
-        title: input.title.trim().to_owned(),
-        content: input.content.clone(),
-        reply_count: 0,
-        view_count: 0,
-        created_at: at,
-        updated_at: at,
+        author_id: row.author_id,
+        title: row.title.to_owned(),
+        content: row.content.to_owned(),
+        reply_count: row.reply_count,
+        view_count: row.view_count,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
     };
-    let post = finish_posts(vec![row], &authors, &HashMap::from([(id, tags)]))
+    let post = finish_posts(vec![post], authors, &HashMap::from([(id, tags)]))
         .pop()
         .ok_or_else(post_not_found)?;
     Ok(PostDetail {
         post,
         replies: Vec::new(),
     })
+}
+
+/// A post without tags, validated, waiting to be written with others ([`create_posts`]).
+#[derive(Clone, Debug)]
+pub struct NewPost {
+    /// Author.
+    pub author_id: i64,
+    /// Title, trimmed.
+    pub title: String,
+    /// Body.
+    pub content: String,
+    /// When it was asked for.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl NewPost {
+    /// The post `caller` asked for with `input` (its tags are not looked at), stamped now.
+    pub fn new(caller: &Caller, input: &PostWrite) -> Self {
+        Self {
+            author_id: caller.id,
+            title: input.title.trim().to_owned(),
+            content: input.content.clone(),
+            created_at: now(),
+        }
+    }
+
+    fn row(&self) -> NewPostRow<'_> {
+        NewPostRow {
+            author_id: self.author_id,
+            title: &self.title,
+            content: &self.content,
+            reply_count: 0,
+            view_count: 0,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
+/// Creates several posts without tags together, outside a transaction, and answers each on
+/// its own, in order: one authors lookup for them all, then, where one statement's rows get
+/// consecutive ids (`consecutive_ids`, from
+/// [`multi_row_ids_are_consecutive`](plaza_kernel::db::multi_row_ids_are_consecutive)), one
+/// `INSERT` of every row and one `LAST_INSERT_ID()`. That statement is atomic: when it fails
+/// (a row breaks a constraint, such as an author deleted meanwhile), each row is tried again
+/// alone, so only the rows at fault fail. Without consecutive ids, each row is inserted alone.
+pub fn create_posts(
+    conn: &mut DbConn,
+    posts: &[NewPost],
+    consecutive_ids: bool,
+) -> Vec<ApiResult<PostDetail>> {
+    let author_ids: Vec<i64> = posts.iter().map(|p| p.author_id).collect();
+    // Read first, as for one create: a failure here leaves nothing written.
+    let authors = match plaza_users::authors_by_id(conn, &author_ids) {
+        Ok(authors) => authors,
+        Err(err) => {
+            let err = ApiError::from(err);
+            return posts.iter().map(|_| Err(err.clone())).collect();
+        }
+    };
+    let rows: Vec<NewPostRow<'_>> = posts.iter().map(NewPost::row).collect();
+    if consecutive_ids && rows.len() > 1 {
+        match model::insert_posts(conn, &rows) {
+            Ok(ids) => {
+                return ids
+                    .into_iter()
+                    .zip(&rows)
+                    .map(|(id, row)| created_post(id, row, &authors, Vec::new()))
+                    .collect();
+            }
+            Err(err) => {
+                tracing::debug!(error = %err, rows = rows.len(), "a batch of posts failed; inserting them one by one");
+            }
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let id = model::insert_post(conn, row)?;
+            created_post(id, row, &authors, Vec::new())
+        })
+        .collect()
 }
 
 /// Changes the fields given; `tags`, when given, replaces the post's tags.
@@ -505,44 +585,22 @@ pub fn create_reply(
     post_id: i64,
     input: &ReplyWrite,
 ) -> ApiResult<CreatedReply> {
+    let reply = NewReply::new(caller, post_id, input);
     // First: counts the reply and locks the post, so concurrent replies queue on the post.
     if !model::add_reply_count(conn, post_id, 1)? {
         return Err(post_not_found());
     }
-    let parent_author_id = match input.parent_id {
+    let parent_author_id = match reply.parent_id {
         Some(parent_id) => Some(check_parent(conn, post_id, parent_id)?.author_id),
         None => None,
     };
-    let at = now();
-    let id = model::insert_reply(
-        conn,
-        &NewReplyRow {
-            post_id,
-            author_id: caller.id,
-            parent_id: input.parent_id,
-            content: &input.content,
-            is_deleted: false,
-            created_at: at,
-            updated_at: at,
-        },
-    )?;
+    let id = model::insert_reply(conn, &reply.row())?;
     let (post_author_id, post_title): (i64, String) = posts::table
         .find(post_id)
         .select((posts::author_id, posts::title))
         .first(conn)?;
-    // The post's author hears of the reply (through whichever domain delivers notices),
-    // committed with it; not of their own.
-    if post_author_id != caller.id {
-        notices::send(
-            conn,
-            &Notice::new(UserId(post_author_id), "forum_reply")
-                .actor(UserId(caller.id))
-                .data(serde_json::json!({
-                    "post_id": post_id,
-                    "post_title": post_title,
-                    "reply_id": id,
-                })),
-        )?;
+    if let Some(notice) = reply_notice(&reply, id, post_author_id, &post_title) {
+        notices::send(conn, &notice)?;
     }
     let reply = load_reply_out(conn, id)?;
     Ok(CreatedReply {
@@ -550,6 +608,175 @@ pub fn create_reply(
         post_author_id,
         parent_author_id,
     })
+}
+
+/// The notice telling a post's author of reply `id` (through whichever domain delivers
+/// notices, committed with it); none for their own replies.
+fn reply_notice(
+    reply: &NewReply,
+    id: i64,
+    post_author_id: i64,
+    post_title: &str,
+) -> Option<Notice> {
+    (post_author_id != reply.author_id).then(|| {
+        Notice::new(UserId(post_author_id), "forum_reply")
+            .actor(UserId(reply.author_id))
+            .data(serde_json::json!({
+                "post_id": reply.post_id,
+                "post_title": post_title,
+                "reply_id": id,
+            }))
+    })
+}
+
+/// A reply, validated, waiting to be written ([`create_reply`], or with others:
+/// [`create_replies`], for top-level ones).
+#[derive(Clone, Debug)]
+pub struct NewReply {
+    /// The post it answers.
+    pub post_id: i64,
+    /// Author.
+    pub author_id: i64,
+    /// The top-level reply it answers, if any.
+    pub parent_id: Option<i64>,
+    /// Body.
+    pub content: String,
+    /// When it was asked for.
+    pub created_at: chrono::NaiveDateTime,
+}
+
+impl NewReply {
+    /// The reply `caller` asked for to `post_id` with `input`, stamped now.
+    pub fn new(caller: &Caller, post_id: i64, input: &ReplyWrite) -> Self {
+        Self {
+            post_id,
+            author_id: caller.id,
+            parent_id: input.parent_id,
+            content: input.content.clone(),
+            created_at: now(),
+        }
+    }
+
+    fn row(&self) -> NewReplyRow<'_> {
+        NewReplyRow {
+            post_id: self.post_id,
+            author_id: self.author_id,
+            parent_id: self.parent_id,
+            content: &self.content,
+            is_deleted: false,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+
+    /// The reply as written with `id`, as its answer shows it.
+    fn written(&self, id: i64) -> Reply {
+        Reply {
+            id,
+            post_id: self.post_id,
+            author_id: self.author_id,
+            parent_id: self.parent_id,
+            content: self.content.clone(),
+            is_deleted: false,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            deleted_at: None,
+        }
+    }
+}
+
+/// Creates several top-level replies together (`parent_id` is not checked here: replies to a
+/// reply go through [`create_reply`]) and answers each on its own, in order. One transaction
+/// for the batch ([`write_replies`]); a reply to a post that does not exist gets its 404 and
+/// is not written. When the transaction fails (a row breaks a constraint, such as an author
+/// deleted meanwhile), each reply is tried again in a transaction of its own, so only the
+/// rows at fault fail.
+pub fn create_replies(
+    conn: &mut DbConn,
+    replies: &[NewReply],
+    consecutive_ids: bool,
+) -> Vec<ApiResult<CreatedReply>> {
+    match db::transaction(conn, |conn| write_replies(conn, replies, consecutive_ids)) {
+        Ok(results) => results,
+        Err(err) => {
+            tracing::debug!(error = %err, rows = replies.len(), "a batch of replies failed; writing them one by one");
+            replies
+                .iter()
+                .map(|reply| {
+                    db::transaction(conn, |conn| {
+                        write_replies(conn, std::slice::from_ref(reply), false)
+                    })?
+                    .pop()
+                    .unwrap_or_else(|| Err(post_not_found()))
+                })
+                .collect()
+        }
+    }
+}
+
+/// The statements of [`create_replies`], inside its transaction: the reply counts of every
+/// post answered (first, locking them as [`create_reply`] locks one), the posts that exist
+/// with their authors and titles, the reply authors' cards, the replies to existing posts
+/// (one multi-row `INSERT` where ids are consecutive, else one each), then their notices.
+fn write_replies(
+    conn: &mut DbConn,
+    replies: &[NewReply],
+    consecutive_ids: bool,
+) -> ApiResult<Vec<ApiResult<CreatedReply>>> {
+    let mut deltas: Vec<(i64, i64)> = Vec::new();
+    for reply in replies {
+        match deltas
+            .iter_mut()
+            .find(|(post_id, _)| *post_id == reply.post_id)
+        {
+            Some((_, n)) => *n += 1,
+            None => deltas.push((reply.post_id, 1)),
+        }
+    }
+    deltas.sort_unstable();
+    model::add_reply_counts(conn, &deltas)?;
+    let post_ids: Vec<i64> = deltas.iter().map(|(post_id, _)| *post_id).collect();
+    let posts: HashMap<i64, (i64, String)> = posts::table
+        .filter(db::ids_in(posts::id, &post_ids))
+        .select((posts::id, posts::author_id, posts::title))
+        .load::<(i64, i64, String)>(conn)?
+        .into_iter()
+        .map(|(id, author_id, title)| (id, (author_id, title)))
+        .collect();
+    let author_ids: Vec<i64> = replies.iter().map(|r| r.author_id).collect();
+    let authors = plaza_users::authors_by_id(conn, &author_ids)?;
+    // Replies to posts that do not exist are not written: they answer 404.
+    let live: Vec<usize> = (0..replies.len())
+        .filter(|&i| posts.contains_key(&replies[i].post_id))
+        .collect();
+    let rows: Vec<NewReplyRow<'_>> = live.iter().map(|&i| replies[i].row()).collect();
+    let inserted = if consecutive_ids && rows.len() > 1 {
+        model::insert_replies(conn, &rows)?
+    } else {
+        rows.iter()
+            .map(|row| model::insert_reply(conn, row))
+            .collect::<QueryResult<Vec<i64>>>()?
+    };
+    let mut ids: Vec<Option<i64>> = vec![None; replies.len()];
+    let mut notices = Vec::new();
+    for (&i, id) in live.iter().zip(inserted) {
+        let (post_author_id, title) = &posts[&replies[i].post_id];
+        notices.extend(reply_notice(&replies[i], id, *post_author_id, title));
+        ids[i] = Some(id);
+    }
+    notices::send_all(conn, &notices)?;
+    Ok(replies
+        .iter()
+        .zip(ids)
+        .map(|(reply, id)| {
+            let id = id.ok_or_else(post_not_found)?;
+            Ok(CreatedReply {
+                reply: present_reply(reply.written(id), &authors),
+                post_author_id: posts[&reply.post_id].0,
+                parent_author_id: None,
+            })
+        })
+        .collect())
 }
 
 /// The reply `parent_id` may be answered in `post_id`: it exists there, is top-level and live.
@@ -652,23 +879,37 @@ pub fn delete_reply(conn: &mut DbConn, caller: &Caller, id: i64) -> ApiResult<i6
 pub mod requests {
     use plaza_kernel::{ApiResult, Body, Caller, Db};
 
-    use super::CreatedReply;
+    use super::{CreatedReply, NewPost, NewReply};
+    use crate::batch::{PostBatcher, ReplyBatcher};
     use crate::types::{PostDetail, PostPatch, PostWrite, ReplyOut, ReplyPatch, ReplyWrite};
 
     /// Creates a post. Tags that do not exist yet are created first, each committed on its
-    /// own; a post without tags is then one `INSERT` after its reads (no transaction to open
-    /// and commit), a post with tags one transaction with them.
-    pub async fn publish_post(db: &Db, caller: Caller, input: PostWrite) -> ApiResult<PostDetail> {
+    /// own; a post with tags is then one transaction with them. A post without tags goes to
+    /// `batcher` when there is one, written with the creates waiting beside it
+    /// ([`crate::batch`]); otherwise it is one `INSERT` after its reads (no transaction to
+    /// open and commit).
+    pub async fn publish_post(
+        db: &Db,
+        batcher: Option<&PostBatcher>,
+        caller: Caller,
+        input: PostWrite,
+    ) -> ApiResult<PostDetail> {
         if input.tags.as_ref().is_some_and(|tags| !tags.is_empty()) {
             let names = input.tags.clone();
             db.run(move |conn| super::prepare_tags(conn, names.as_deref()))
                 .await?;
-            db.transaction(move |conn| super::create_post(conn, &caller, &input))
-                .await
-        } else {
-            db.write(move |conn| super::create_post(conn, &caller, &input))
-                .await
+            return db
+                .transaction(move |conn| super::create_post(conn, &caller, &input))
+                .await;
         }
+        if let Some(batcher) = batcher {
+            if let Some(answer) = batcher.create(NewPost::new(&caller, &input)).await {
+                return answer;
+            }
+            // The batcher's worker has stopped: this one goes alone.
+        }
+        db.write(move |conn| super::create_post(conn, &caller, &input))
+            .await
     }
 
     /// Changes a post (author or moderator). Only someone who may edit it creates tags
@@ -700,13 +941,26 @@ pub mod requests {
             .await
     }
 
-    /// Answers a post or one of its top-level replies, in one transaction.
+    /// Answers a post or one of its top-level replies, in one transaction. A top-level reply
+    /// goes to `batcher` when there is one, written in one transaction with the replies
+    /// waiting beside it ([`crate::batch`]); a reply to a reply, whose parent is checked,
+    /// goes alone.
     pub async fn publish_reply(
         db: &Db,
+        batcher: Option<&ReplyBatcher>,
         caller: Caller,
         post_id: i64,
         input: ReplyWrite,
     ) -> ApiResult<CreatedReply> {
+        if let Some(batcher) = batcher.filter(|_| input.parent_id.is_none()) {
+            if let Some(answer) = batcher
+                .create(NewReply::new(&caller, post_id, &input))
+                .await
+            {
+                return answer;
+            }
+            // The batcher's worker has stopped: this one goes alone.
+        }
         db.transaction(move |conn| super::create_reply(conn, &caller, post_id, &input))
             .await
     }

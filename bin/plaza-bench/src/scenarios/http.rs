@@ -1,4 +1,5 @@
-//! The HTTP scenarios: health, list, detail, create, login, and the list while logins run.
+//! The HTTP scenarios: health, list, detail, create, reply, login, and the list while logins
+//! run.
 
 use anyhow::Context;
 use serde_json::json;
@@ -42,6 +43,35 @@ pub async fn create(ctx: Ctx<'_>) -> anyhow::Result<RunStats> {
             });
             ctx.target
                 .post_json("/posts/create/", Some(&author.token), &body.to_string())
+        })
+        .collect();
+    let load = HttpLoad {
+        connections: ctx.settings.connections,
+        requests,
+        expect: 201,
+    };
+    run_simple(ctx, load).await
+}
+
+/// `POST /posts/reply/create/{post}/`: connection `i` answers seeded post `i % posts` as the
+/// author after that post's, so that every reply tells the post's author (a notice), as most
+/// replies do.
+pub async fn reply(ctx: Ctx<'_>) -> anyhow::Result<RunStats> {
+    anyhow::ensure!(!ctx.seed.authors.is_empty(), "no authors were seeded");
+    anyhow::ensure!(!ctx.seed.posts.is_empty(), "no posts were seeded");
+    let requests = (0..ctx.settings.connections)
+        .map(|i| {
+            let post = ctx.seed.posts[i % ctx.seed.posts.len()];
+            // The seed wrote post i as author i % authors.
+            let author = &ctx.seed.authors[(i + 1) % ctx.seed.authors.len()];
+            let body = json!({
+                "content": format!("Written by plaza-bench's reply scenario as {}.", author.username),
+            });
+            ctx.target.post_json(
+                &format!("/posts/reply/create/{post}/"),
+                Some(&author.token),
+                &body.to_string(),
+            )
         })
         .collect();
     let load = HttpLoad {

@@ -31,6 +31,9 @@ pub enum Scenario {
     Detail,
     /// `POST /posts/create/`, connections spread over the authors' tokens.
     Create,
+    /// `POST /posts/reply/create/{id}/`, connections spread over the seeded posts, each reply
+    /// to another author's post.
+    Reply,
     /// `POST /users/login/` (bcrypt-bound), 4 connections.
     Login,
     /// The list load while 4 login loops run.
@@ -71,6 +74,7 @@ impl Scenario {
             Self::List => "list",
             Self::Detail => "detail",
             Self::Create => "create",
+            Self::Reply => "reply",
             Self::Login => "login",
             Self::ListDuringLogin => "list_during_login",
             Self::WsPaced => "ws_paced",
@@ -95,6 +99,7 @@ impl Scenario {
             Self::List => "GET /posts/list/?page=1",
             Self::Detail => "GET /posts/detail/{id}/ (20 replies)",
             Self::Create => "POST /posts/create/ (Bearer, many authors)",
+            Self::Reply => "POST /posts/reply/create/{id}/ (many posts, each another's)",
             Self::Login => "POST /users/login/ (bcrypt)",
             Self::ListDuringLogin => "GET /posts/list/?page=1 while 4 login loops run",
             Self::WsPaced => "WS relay 1 → viewers, 4 KiB frames at 30/s",
@@ -133,11 +138,13 @@ impl Scenario {
         let authors = settings.authors.max(1);
         match self {
             Self::Health => SeedPlan::default(),
-            Self::List | Self::ListUncached | Self::ListDuringLogin | Self::Mixed => SeedPlan {
-                authors,
-                posts: settings.posts,
-                replies: 0,
-            },
+            Self::List | Self::ListUncached | Self::ListDuringLogin | Self::Mixed | Self::Reply => {
+                SeedPlan {
+                    authors,
+                    posts: settings.posts,
+                    replies: 0,
+                }
+            }
             Self::Soak => SeedPlan {
                 authors,
                 posts: settings.posts,
@@ -231,6 +238,7 @@ pub async fn run_once(scenario: Scenario, ctx: Ctx<'_>) -> anyhow::Result<RunSta
         Scenario::List | Scenario::ListUncached => http::list(ctx).await,
         Scenario::Detail | Scenario::DetailUncached => http::detail(ctx).await,
         Scenario::Create => http::create(ctx).await,
+        Scenario::Reply => http::reply(ctx).await,
         Scenario::Login => http::login(ctx).await,
         Scenario::ListDuringLogin => http::list_during_login(ctx).await,
         Scenario::WsPaced => ws::relay(ctx, ws::Pace::Paced { fps: 30 }).await,

@@ -419,6 +419,52 @@ pub fn last_insert_id(conn: &mut DbConn) -> QueryResult<i64> {
     diesel::select(cached::FixedBigInt(sql)).get_result(conn)
 }
 
+/// Whether the rows of one multi-row `INSERT` get consecutive ids on this connection's
+/// database, so that [`inserted_ids`] names each row's. SQLite: always (one writer, each new
+/// rowid one past the largest). MySQL/MariaDB: when `innodb_autoinc_lock_mode` is 0 or 1
+/// (MariaDB's default; a simple insert reserves its rows' values at once) and
+/// `auto_increment_increment` is 1; not in mode 2 (MySQL 8's default), where concurrent
+/// inserts interleave, nor on a cluster that steps ids (Galera). Ask once and keep the answer.
+///
+/// `Ok(false)` also when the server does not know the variables (a MySQL-compatible database
+/// that is not InnoDB); `Err` when it could not answer (ask again later).
+pub fn multi_row_ids_are_consecutive(conn: &mut DbConn) -> QueryResult<bool> {
+    match conn {
+        DbConn::Sqlite(_) => Ok(true),
+        DbConn::Mysql(c) => {
+            let asked = diesel::select((
+                diesel::dsl::sql::<BigInt>("CAST(@@innodb_autoinc_lock_mode AS SIGNED)"),
+                diesel::dsl::sql::<BigInt>("CAST(@@auto_increment_increment AS SIGNED)"),
+            ))
+            .get_result::<(i64, i64)>(c);
+            match asked {
+                Ok((mode, step)) => Ok(mode <= 1 && step == 1),
+                Err(diesel::result::Error::DatabaseError(_, info))
+                    if info.message().contains("nknown system variable") =>
+                {
+                    Ok(false)
+                }
+                Err(err) => Err(err),
+            }
+        }
+    }
+}
+
+/// The ids of the `rows` rows the last `INSERT` on this connection created, first to last,
+/// when one statement's rows get consecutive ids ([`multi_row_ids_are_consecutive`]). Call it
+/// right after the insert, on the same connection. MySQL's `LAST_INSERT_ID()` is the id of the
+/// statement's *first* row, SQLite's `last_insert_rowid()` that of its *last*.
+pub fn inserted_ids(conn: &mut DbConn, rows: usize) -> QueryResult<std::ops::Range<i64>> {
+    let reported = last_insert_id(conn)?;
+    let rows =
+        i64::try_from(rows).map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+    let first = match conn {
+        DbConn::Mysql(_) => reported,
+        DbConn::Sqlite(_) => reported - rows + 1,
+    };
+    Ok(first..first + rows)
+}
+
 /// Creates the MySQL database named in `url` if it does not exist (utf8mb4), so a fresh
 /// server needs nothing but a user with `CREATE` rights. Does nothing for SQLite, whose file
 /// is created on first connection. Returns whether a database was created.

@@ -55,7 +55,11 @@ pub use worker::{RunSummary, Stopper, Worker, WorkerHandle, WorkerSettings};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{HasSqlType, Text, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -247,6 +251,88 @@ pub fn enqueue_raw(
         Err(err) => Err(err),
     }
 }
+
+/// Stores `jobs`, each one job with the default options (now, priority 0, the handler's
+/// attempt limit, no unique key), in one multi-row `INSERT` per 64 on `conn` (inside the
+/// caller's transaction, if any), instead of [`enqueue`]'s savepoint, insert, id and release
+/// for each. Without a unique key there is no duplicate to survive, hence no
+/// savepoint. Returns how many were stored.
+pub fn enqueue_all<'a, J: Job + 'a>(
+    conn: &mut DbConn,
+    jobs: impl IntoIterator<Item = &'a J>,
+) -> QueryResult<usize> {
+    let payloads = jobs
+        .into_iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+    let now = crate::time::now();
+    let mut written = 0;
+    for payloads in payloads.chunks(ENQUEUE_ALL_ROWS) {
+        written += InsertJobs {
+            kind: J::KIND,
+            payloads,
+            now,
+        }
+        .execute(conn)?;
+    }
+    for _ in 0..written {
+        observe::enqueued(J::KIND);
+    }
+    Ok(written)
+}
+
+/// Most rows of one [`enqueue_all`] statement: it keeps the parameters far below every
+/// backend's limit, and the cached statements (one per number of rows) few.
+const ENQUEUE_ALL_ROWS: usize = 64;
+
+/// The statement of [`enqueue_all`], spelled out: diesel's own multi-row insert does not
+/// build over both backends, and this one stays in the connection's statement cache (one per
+/// number of rows), as [`db::ids_in`] explains.
+struct InsertJobs<'r> {
+    kind: &'r str,
+    payloads: &'r [String],
+    now: NaiveDateTime,
+}
+
+impl QueryId for InsertJobs<'_> {
+    type QueryId = ();
+    // The SQL depends on the number of rows: the cache keys it by its text.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<DB> QueryFragment<DB> for InsertJobs<'_>
+where
+    DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        // Priority 0, no attempt limit of its own, no unique key: literals, as the defaults.
+        out.push_sql(
+            "INSERT INTO jobs (kind, payload, status, priority, run_at, max_attempts, \
+             unique_key, created_at, updated_at) VALUES ",
+        );
+        for (i, payload) in self.payloads.iter().enumerate() {
+            out.push_sql(if i == 0 { "(" } else { ", (" });
+            out.push_bind_param::<Text, str>(self.kind)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(payload)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Text, str>(JobStatus::Queued.as_str())?;
+            out.push_sql(", 0, ");
+            out.push_bind_param::<Timestamp, _>(&self.now)?;
+            out.push_sql(", NULL, NULL, ");
+            out.push_bind_param::<Timestamp, _>(&self.now)?;
+            out.push_sql(", ");
+            out.push_bind_param::<Timestamp, _>(&self.now)?;
+            out.push_sql(")");
+        }
+        Ok(())
+    }
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertJobs<'_> {}
 
 /// A job that cannot be stored, as a query error (the caller's transaction rolls back).
 fn invalid_job(message: String) -> diesel::result::Error {

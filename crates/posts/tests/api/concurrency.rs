@@ -104,13 +104,16 @@ db_test!(async fn parallel_retagging_and_deleting_keep_usage_exact(backend) {
 
 db_test!(async fn concurrent_writes_under_cached_reads_keep_counts_search_and_read_your_write(backend) {
     use std::time::Duration;
-    let forum = plaza_posts::Forum::new(Duration::from_secs(3600));
+    // Posts are created through the batcher, as `plaza serve` does.
+    let (batcher, worker) = plaza_posts::batch::PostBatcher::new(64);
+    let forum = plaza_posts::Forum::new(Duration::from_secs(3600)).with_batcher(batcher);
     let app = plaza_kernel::testing::TestApp::builder(backend)
         .users(plaza_users::testing::create_test_user)
         .configure(plaza_posts::configure)
         .configure(move |cfg| forum.register(cfg))
         .build()
         .await;
+    tokio::spawn(worker.run(app.db().clone()));
     let alice = app.create_user("alice").await;
     let mut users = Vec::new();
     for i in 0..5 {

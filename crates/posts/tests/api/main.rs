@@ -1,6 +1,7 @@
 //! Integration tests of plaza-posts.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod batch;
 mod cache;
 mod concurrency;
 mod counts;

@@ -4,6 +4,7 @@
 use plaza_kernel::auth::{Caller, Credential, Role};
 use plaza_kernel::db_test;
 use plaza_kernel::testing::{TestApp, TestUser};
+use plaza_posts::service::NewPost;
 use plaza_posts::types::{PostWrite, ReplyWrite};
 
 use crate::support::{app, get_json};
@@ -156,6 +157,11 @@ db_test!(async fn the_forums_reads_and_creates_stay_prepared_on_mysql(backend) {
             assert!(ids(conn, &[]).is_empty());
             let first = plaza_posts::service::create_post(conn, &who, &write(0))?;
             plaza_posts::service::get_post(conn, first.post.id, false)?;
+            // A batch of three posts (the group commit of creates), in one INSERT.
+            let three: Vec<NewPost> = (0..3).map(|i| NewPost::new(&who, &write(10 + i))).collect();
+            let consecutive = plaza_kernel::db::multi_row_ids_are_consecutive(conn)?;
+            let batched = plaza_posts::service::create_posts(conn, &three, consecutive);
+            assert!(batched.iter().all(Result::is_ok), "{batched:?}");
             let before = prepares(conn);
             // Lists of 3 and 4 distinct ids are one size (4), duplicates and order
             // notwithstanding.
@@ -164,6 +170,8 @@ db_test!(async fn the_forums_reads_and_creates_stay_prepared_on_mysql(backend) {
             for i in 1..4 {
                 let created = plaza_posts::service::create_post(conn, &who, &write(i))?;
                 plaza_posts::service::get_post(conn, created.post.id, false)?;
+                let batched = plaza_posts::service::create_posts(conn, &three, consecutive);
+                assert!(batched.iter().all(Result::is_ok), "{batched:?}");
             }
             Ok(prepares(conn) - before)
         })
