@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use plaza_kernel::db::{self, DbConn, MultiBackend};
-use plaza_kernel::time::{now, utc};
+use plaza_kernel::time::{now, utc, Stamp};
 use plaza_kernel::{
     ApiError, ApiResult, Body, Caller, CursorPage, CursorRequest, Page, PageRequest,
 };
@@ -61,9 +61,9 @@ pub struct PostRow {
     /// Comments.
     pub comment_count: i64,
     /// Created.
-    pub created_at: NaiveDateTime,
+    pub created_at: Stamp,
     /// Edited.
-    pub updated_at: NaiveDateTime,
+    pub updated_at: Stamp,
 }
 
 fn post_not_found() -> ApiError {
@@ -175,8 +175,8 @@ fn present_liked(conn: &mut DbConn, rows: Vec<(PostRow, bool)>) -> QueryResult<V
             group_id: r.group_id,
             like_count: r.like_count,
             comment_count: r.comment_count,
-            created_at: utc(r.created_at),
-            updated_at: utc(r.updated_at),
+            created_at: utc(*r.created_at),
+            updated_at: utc(*r.updated_at),
         })
         .collect())
 }
