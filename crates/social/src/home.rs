@@ -161,10 +161,13 @@ pub fn refresh_group(conn: &mut DbConn, reader: i64, group: i64) -> QueryResult<
     Ok(())
 }
 
-/// A correlated `EXISTS (…)` about the feed post being read (`social_posts`), with the
-/// reader's id bound wherever the SQL has `?`. Written as SQL because diesel's typed
-/// subqueries cannot refer to the outer row, and unlike `sql()` it stays in the statement
-/// cache. Only valid in a query that reads `social_posts`.
+/// A correlated probe of one primary key about the feed post being read (`social_posts`),
+/// with the reader's id bound between the parts of its SQL. Written as SQL because diesel's
+/// typed subqueries cannot refer to the outer row, and unlike `sql()` it stays in the
+/// statement cache. A scalar subquery (`(SELECT 1 …) IS NOT NULL`) rather than `EXISTS`:
+/// MariaDB turns an `EXISTS` into an `IN` and materializes it, reading all of a reader's
+/// follows for every page, where this is one key lookup per post read. Only valid in a query
+/// that reads `social_posts`.
 #[derive(Debug, Clone, Copy)]
 pub struct Probe {
     parts: &'static [&'static str],
@@ -176,8 +179,8 @@ impl Probe {
     pub fn follows_author(reader: i64) -> Self {
         Self {
             parts: &[
-                "EXISTS (SELECT 1 FROM social_follows WHERE follower_id = ",
-                " AND followee_id = social_posts.author_id)",
+                "(SELECT 1 FROM social_follows WHERE follower_id = ",
+                " AND followee_id = social_posts.author_id) IS NOT NULL",
             ],
             id: reader,
         }
@@ -187,8 +190,8 @@ impl Probe {
     pub fn friend_of_author(reader: i64) -> Self {
         Self {
             parts: &[
-                "EXISTS (SELECT 1 FROM social_friendships WHERE user_id = ",
-                " AND friend_id = social_posts.author_id)",
+                "(SELECT 1 FROM social_friendships WHERE user_id = ",
+                " AND friend_id = social_posts.author_id) IS NOT NULL",
             ],
             id: reader,
         }
@@ -197,7 +200,11 @@ impl Probe {
     /// The reader is an active member of the post's group.
     pub fn member_of_group(reader: i64) -> Self {
         Self {
-            parts: &["EXISTS (SELECT 1 FROM social_group_members WHERE group_id = social_posts.group_id AND user_id = ", " AND status = 'active')"],
+            parts: &[
+                "(SELECT 1 FROM social_group_members \
+                 WHERE group_id = social_posts.group_id AND user_id = ",
+                " AND status = 'active') IS NOT NULL",
+            ],
             id: reader,
         }
     }
@@ -206,20 +213,23 @@ impl Probe {
     pub fn liked_by(reader: i64) -> Self {
         Self {
             parts: &[
-                "EXISTS (SELECT 1 FROM social_likes WHERE post_id = social_posts.id AND user_id = ",
-                ")",
+                "(SELECT 1 FROM social_likes WHERE post_id = social_posts.id AND user_id = ",
+                ") IS NOT NULL",
             ],
             id: reader,
         }
     }
 
-    /// Neither the reader nor the post's author blocked the other.
+    /// Neither the reader nor the post's author blocked the other: two key lookups, one per
+    /// direction (an `OR` of both would scan the blocks on MariaDB).
     pub fn no_block_with_author(reader: i64) -> Self {
         Self {
             parts: &[
-                "NOT EXISTS (SELECT 1 FROM social_blocks WHERE (blocker_id = ",
-                " AND blocked_id = social_posts.author_id) OR (blocker_id = social_posts.author_id AND blocked_id = ",
-                "))",
+                "(SELECT 1 FROM social_blocks WHERE blocker_id = ",
+                " AND blocked_id = social_posts.author_id) IS NULL \
+                 AND (SELECT 1 FROM social_blocks \
+                 WHERE blocker_id = social_posts.author_id AND blocked_id = ",
+                ") IS NULL",
             ],
             id: reader,
         }
