@@ -687,7 +687,7 @@ impl NewReply {
 
 /// Creates several top-level replies together (`parent_id` is not checked here: replies to a
 /// reply go through [`create_reply`]) and answers each on its own, in order. One transaction
-/// for the batch ([`write_replies`]); a reply to a post that does not exist gets its 404 and
+/// for the batch (`write_replies`); a reply to a post that does not exist gets its 404 and
 /// is not written. When the transaction fails (a row breaks a constraint, such as an author
 /// deleted meanwhile), each reply is tried again in a transaction of its own, so only the
 /// rows at fault fail.
